@@ -1,0 +1,193 @@
+"""accounts REST API: API keys, the caller's identity, the audit log."""
+
+from __future__ import annotations
+
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import generics, serializers, status
+from rest_framework.pagination import PageNumberPagination
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts import selectors, services
+from accounts.audit import audit_list
+from accounts.constants import AUDIT_LIST_PAGE_SIZE
+from accounts.errors import InvalidInput, PermissionDenied
+from accounts.permissions import CanRead, request_ip, request_principal, user_role
+from accounts.schema import error_responses
+
+
+class KeyOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    name = serializers.CharField()
+    prefix = serializers.CharField()
+    owner = serializers.CharField(source="owner.username")
+    scopes = serializers.ListField(child=serializers.CharField())
+    status = serializers.ChoiceField(choices=["active", "expired", "revoked"])
+    created_at = serializers.DateTimeField()
+    expires_at = serializers.DateTimeField(allow_null=True)
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    last_used_at = serializers.DateTimeField(allow_null=True)
+
+
+class KeyCreatedSerializer(KeyOutputSerializer):
+    key = serializers.CharField(help_text="The full API key. It is shown only in this response.")
+
+
+class KeyListCreateApi(APIView):
+    """List and create API keys."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="keys_list",
+        parameters=[
+            OpenApiParameter("all", OpenApiTypes.BOOL, description="Admins: every user's keys.")
+        ],
+        responses={200: KeyOutputSerializer(many=True), **error_responses(401, 403)},
+    )
+    def get(self, request):
+        include_all = request.query_params.get("all") in ("1", "true", "yes")
+        keys = selectors.api_key_list(user=request.user, include_all=include_all)
+        return Response(KeyOutputSerializer(keys, many=True).data)
+
+    class InputSerializer(serializers.Serializer):
+        name = serializers.CharField(max_length=100)
+        scopes = serializers.ListField(child=serializers.CharField(max_length=110), min_length=1)
+        expires_at = serializers.DateTimeField(required=False, allow_null=True)
+
+    @extend_schema(
+        operation_id="keys_create",
+        request=InputSerializer,
+        responses={201: KeyCreatedSerializer, **error_responses(400, 401, 403)},
+        description="Create a key for yourself. Scopes may not exceed your role, and a key "
+        "used to call this may not mint a key with scopes it does not hold itself.",
+    )
+    def post(self, request):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        principal = request_principal(request)
+        if principal is not None:
+            for scope in data.validated_data["scopes"]:
+                if not principal.has_scope(scope):
+                    raise PermissionDenied(f"The calling key lacks the '{scope}' scope.")
+        key, raw = services.api_key_create(
+            user=request.user,
+            actor=request.user,
+            principal=principal,
+            ip=request_ip(request),
+            **data.validated_data,
+        )
+        body = {**KeyOutputSerializer(key).data, "key": raw}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class KeyRevokeApi(APIView):
+    """Revoke one of your keys (admins: anyone's)."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="keys_revoke",
+        request=None,
+        responses={200: KeyOutputSerializer, **error_responses(401, 403, 404, 409)},
+    )
+    def post(self, request, key_id: int):
+        key = selectors.api_key_get(user=request.user, key_id=key_id)
+        key = services.api_key_revoke(
+            key=key,
+            actor=request.user,
+            ip=request_ip(request),
+            principal=request_principal(request),
+        )
+        return Response(KeyOutputSerializer(key).data)
+
+
+class MeApi(APIView):
+    """Who the caller is: username, role and, for a key, its scopes."""
+
+    permission_classes = [IsAuthenticated]
+
+    @extend_schema(
+        operation_id="me",
+        responses={
+            200: inline_serializer(
+                "Me",
+                {
+                    "username": serializers.CharField(),
+                    "role": serializers.CharField(),
+                    "key_prefix": serializers.CharField(allow_null=True),
+                    "scopes": serializers.ListField(child=serializers.CharField(), allow_null=True),
+                },
+            ),
+            **error_responses(401),
+        },
+    )
+    def get(self, request):
+        principal = request_principal(request)
+        return Response(
+            {
+                "username": request.user.get_username(),
+                "role": principal.role if principal else user_role(request.user),
+                "key_prefix": principal.prefix if principal else None,
+                "scopes": sorted(principal.scopes) if principal else None,
+            }
+        )
+
+
+class AuditPagination(PageNumberPagination):
+    page_size = AUDIT_LIST_PAGE_SIZE
+    page_size_query_param = "page_size"
+    max_page_size = 500
+
+
+class AuditOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    actor = serializers.CharField(source="actor_label")
+    action = serializers.CharField()
+    target = serializers.CharField()
+    before = serializers.JSONField(allow_null=True)
+    after = serializers.JSONField(allow_null=True)
+    ip = serializers.IPAddressField(allow_null=True)
+
+
+class AuditListApi(generics.ListAPIView):
+    """The audit log, newest first; anyone with read may see it."""
+
+    permission_classes = [CanRead]
+    serializer_class = AuditOutputSerializer
+    pagination_class = AuditPagination
+
+    class FilterSerializer(serializers.Serializer):
+        actor = serializers.CharField(required=False, help_text="Username or key:<prefix>.")
+        action = serializers.CharField(required=False, help_text="Exact, or a prefix: api_key.")
+        target = serializers.CharField(required=False, help_text="Substring of the target.")
+        since = serializers.DateTimeField(required=False, help_text="Inclusive.")
+        until = serializers.DateTimeField(required=False, help_text="Exclusive.")
+
+    @extend_schema(
+        operation_id="audit_list",
+        parameters=[FilterSerializer],
+        responses={200: AuditOutputSerializer(many=True), **error_responses(400, 401, 403)},
+    )
+    def get(self, request, *args, **kwargs):
+        return super().get(request, *args, **kwargs)
+
+    def get_queryset(self):
+        filters = self.FilterSerializer(data=self.request.query_params)
+        if not filters.is_valid():
+            raise InvalidInput(
+                "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in filters.errors.items())
+            )
+        data = filters.validated_data
+        if data.get("since") and data.get("until") and data["since"] >= data["until"]:
+            raise InvalidInput("since: Must be before until.")
+        return audit_list(
+            actor=data.get("actor"),
+            action=data.get("action"),
+            target_contains=data.get("target"),
+            since=data.get("since"),
+            until=data.get("until"),
+        )

@@ -1,0 +1,25 @@
+"""DRF authentication by API key (`Authorization: Bearer <key>` or `X-API-Key: <key>`)."""
+
+from __future__ import annotations
+
+from rest_framework.authentication import BaseAuthentication
+from rest_framework.exceptions import AuthenticationFailed
+
+from accounts.keys import authenticate_key_with_user, key_from_environ
+
+
+class ApiKeyAuthentication(BaseAuthentication):
+    """request.user is the key's owner and request.auth its KeyPrincipal."""
+
+    def authenticate(self, request):
+        raw = key_from_environ(request.META)
+        if raw is None:
+            return None  # no key: let session authentication try
+        user, principal = authenticate_key_with_user(raw)
+        if principal is None:
+            raise AuthenticationFailed("Invalid or expired API key.", code="invalid_api_key")
+        return user, principal
+
+    def authenticate_header(self, request) -> str:
+        # Having a header makes DRF answer a missing credential with 401, not 403.
+        return "Bearer"

@@ -1,0 +1,331 @@
+"""API-key format, hashing and the in-process authentication cache.
+
+This module is on the serving hot path: it must work from a plain WSGI handler (no DRF), and a
+cache hit costs no database query. Revocation reaches this process within the cache TTL.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+import threading
+import time
+import zlib
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.core.signals import request_finished
+from django.db import DatabaseError, connection
+from django.utils import timezone
+
+from accounts.constants import (
+    KEY_CHECKSUM_LENGTH,
+    KEY_ID_LENGTH,
+    KEY_PREFIX,
+    KEY_SECRET_LENGTH,
+    Role,
+    Scope,
+)
+
+logger = logging.getLogger(__name__)
+
+_BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+# `mg_<env>_` leaves room for test-mode keys later; the secret length may grow, never shrink.
+KEY_RE = re.compile(
+    rf"^mg_(?P<env>[a-z]{{2,8}})_(?P<prefix>[a-z2-7]{{{KEY_ID_LENGTH}}})_"
+    rf"(?P<secret>[A-Za-z0-9_-]{{{KEY_SECRET_LENGTH},128}})"
+    rf"(?P<checksum>[0-9A-Za-z]{{{KEY_CHECKSUM_LENGTH}}})$"
+)
+LAST_USED_INTERVAL_SECONDS = 60.0
+_MAX_CACHED_PREFIXES = 10_000
+# Compared against when the prefix is unknown, so a miss costs the same as a wrong secret.
+_DUMMY_HASH = hashlib.sha256(b"modelgate-no-such-key").hexdigest()
+
+
+# --- format ---------------------------------------------------------------------------------
+
+
+def _checksum(body: str) -> str:
+    value = zlib.crc32(body.encode("ascii"))
+    chars = []
+    for _ in range(KEY_CHECKSUM_LENGTH):
+        value, digit = divmod(value, 62)
+        chars.append(_BASE62[digit])
+    return "".join(reversed(chars))
+
+
+def hash_secret(secret: str) -> str:
+    """The stored form of a secret: sha256 hex."""
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class ParsedKey:
+    prefix: str
+    secret: str
+
+
+def generate_key() -> tuple[str, str, str]:
+    """A fresh key: returns (raw key, prefix, hashed secret)."""
+    prefix = base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:KEY_ID_LENGTH]
+    secret = secrets.token_urlsafe(24)[:KEY_SECRET_LENGTH]
+    body = f"{KEY_PREFIX}{prefix}_{secret}"
+    return body + _checksum(body), prefix, hash_secret(secret)
+
+
+def parse_key(raw: str | None) -> ParsedKey | None:
+    """Format and checksum check; no database. None for anything that is not a well-formed key."""
+    if not raw or len(raw) > 200:
+        return None
+    match = KEY_RE.match(raw)
+    if match is None:
+        return None
+    body, checksum = raw[:-KEY_CHECKSUM_LENGTH], match["checksum"]
+    if not hmac.compare_digest(_checksum(body), checksum):
+        return None
+    return ParsedKey(prefix=match["prefix"], secret=match["secret"])
+
+
+def looks_like_key(value: str) -> bool:
+    """True for a string that parses as a raw key: the audit log redacts these."""
+    return parse_key(value) is not None
+
+
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The raw key from `Authorization: Bearer <key>` or `X-API-Key: <key>`; None if neither."""
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    return None
+
+
+def key_from_environ(environ) -> str | None:
+    """The raw key from a WSGI environ (or Django's request.META)."""
+    return key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+
+
+# --- principal ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyPrincipal:
+    """Who a request authenticated as when it used an API key."""
+
+    key_id: int
+    prefix: str
+    user_id: int
+    username: str
+    role: str
+    scopes: frozenset[str]
+    expires_at: datetime | None
+
+    def has_scope(self, scope: str) -> bool:
+        """`admin` implies every scope; `predict` implies every `predict:<model>`."""
+        if Scope.ADMIN in self.scopes or scope in self.scopes:
+            return True
+        return scope.startswith("predict:") and Scope.PREDICT in self.scopes
+
+    def allows_predict(self, model_name: str) -> bool:
+        return self.has_scope(f"predict:{model_name}")
+
+    def allows(self, scope: str, *, model_name: str | None = None) -> bool:
+        if scope == Scope.PREDICT and model_name:
+            return self.allows_predict(model_name)
+        return self.has_scope(scope)
+
+    @property
+    def label(self) -> str:
+        return f"key:{self.prefix}"
+
+    def is_expired(self, now: datetime | None = None) -> bool:
+        return self.expires_at is not None and self.expires_at <= (now or timezone.now())
+
+
+# --- cache ----------------------------------------------------------------------------------
+
+
+@dataclass
+class _Entry:
+    fetched_at: float
+    hashed_secret: str
+    principal: KeyPrincipal | None  # None: unknown prefix, revoked key or inactive owner
+    user: object | None = field(default=None, repr=False)
+
+
+_lock = threading.Lock()
+_entries: dict[str, _Entry] = {}
+
+
+def _ttl() -> float:
+    return float(getattr(settings, "MODELGATE_API_KEY_CACHE_SECONDS", 5.0))
+
+
+def clear_key_cache() -> None:
+    """Forget every cached key and pending last-used write (tests; role changes)."""
+    with _lock:
+        _entries.clear()
+    with _touch_lock:
+        _last_touch.clear()
+        _pending.clear()
+
+
+def forget_keys(*, prefixes=(), user_id: int | None = None) -> None:
+    """Drop cached entries so this process sees a revocation or role change at once."""
+    with _lock:
+        for prefix in prefixes:
+            _entries.pop(prefix, None)
+        if user_id is not None:
+            owned = [
+                p for p, e in _entries.items() if e.principal and e.principal.user_id == user_id
+            ]
+            for prefix in owned:
+                _entries.pop(prefix, None)
+
+
+def _load(prefix: str) -> _Entry:
+    from accounts.models import ApiKey
+
+    key = ApiKey.objects.select_related("owner", "owner__profile").filter(prefix=prefix).first()
+    now = time.monotonic()
+    if key is None:
+        return _Entry(fetched_at=now, hashed_secret=_DUMMY_HASH, principal=None)
+    owner = key.owner
+    if key.revoked_at is not None or not owner.is_active:
+        return _Entry(fetched_at=now, hashed_secret=key.hashed_secret, principal=None)
+    profile = getattr(owner, "profile", None)
+    role = profile.role if profile else (Role.ADMIN if owner.is_superuser else Role.VIEWER)
+    principal = KeyPrincipal(
+        key_id=key.pk,
+        prefix=key.prefix,
+        user_id=owner.pk,
+        username=owner.get_username(),
+        role=str(role),
+        scopes=frozenset(key.scopes or ()),
+        expires_at=key.expires_at,
+    )
+    return _Entry(fetched_at=now, hashed_secret=key.hashed_secret, principal=principal, user=owner)
+
+
+def _entry_for(prefix: str) -> _Entry:
+    with _lock:
+        entry = _entries.get(prefix)
+    if entry is not None and time.monotonic() - entry.fetched_at < _ttl():
+        return entry
+    # The query runs outside the lock: two threads may both load, which is harmless.
+    entry = _load(prefix)
+    with _lock:
+        if len(_entries) >= _MAX_CACHED_PREFIXES:
+            _entries.clear()  # bounded memory against floods of well-formed random keys
+        _entries[prefix] = entry
+    return entry
+
+
+def _resolve(raw: str | None) -> _Entry | None:
+    parsed = parse_key(raw)
+    if parsed is None:
+        return None
+    entry = _entry_for(parsed.prefix)
+    # Always compare, even for an unknown prefix, so timing does not reveal which prefixes exist.
+    matches = hmac.compare_digest(hash_secret(parsed.secret), entry.hashed_secret)
+    principal = entry.principal
+    if not matches or principal is None or principal.is_expired():
+        return None
+    _touch(principal.key_id)
+    return entry
+
+
+def authenticate_key(raw: str | None) -> KeyPrincipal | None:
+    """The principal of a valid, unrevoked, unexpired key; None otherwise."""
+    entry = _resolve(raw)
+    return entry.principal if entry else None
+
+
+def authenticate_key_with_user(raw: str | None):
+    """Like authenticate_key, plus a private copy of the owner (for request.user); no query."""
+    entry = _resolve(raw)
+    if entry is None:
+        return None, None
+    return copy.copy(entry.user), entry.principal
+
+
+# --- last used ------------------------------------------------------------------------------
+
+_touch_lock = threading.Lock()
+_last_touch: dict[int, float] = {}
+_pending: dict[int, datetime] = {}
+_wake = threading.Event()
+_writer: threading.Thread | None = None
+
+
+def _touch(key_id: int) -> None:
+    """Note that a key was used; written at most once a minute per key, never by the caller."""
+    now = time.monotonic()
+    with _touch_lock:
+        last = _last_touch.get(key_id)
+        if last is not None and now - last < LAST_USED_INTERVAL_SECONDS:
+            return
+        _last_touch[key_id] = now
+        _pending[key_id] = timezone.now()
+    if getattr(settings, "MODELGATE_API_KEY_LAST_USED_ASYNC", True):
+        _ensure_writer()
+        _wake.set()
+    # Otherwise the write happens on request_finished (after the response) or flush_last_used().
+
+
+def pending_last_used() -> dict[int, datetime]:
+    """The writes not yet flushed (tests and diagnostics)."""
+    with _touch_lock:
+        return dict(_pending)
+
+
+def flush_last_used() -> int:
+    """Write pending last-used times in this thread; returns how many keys were updated."""
+    from accounts.models import ApiKey
+
+    with _touch_lock:
+        batch = dict(_pending)
+        _pending.clear()
+    for key_id, used_at in batch.items():
+        try:
+            ApiKey.objects.filter(pk=key_id).update(last_used_at=used_at)
+        except DatabaseError:
+            # A missed last-used stamp is cosmetic; it must never fail a request.
+            logger.warning("could not record last use of API key %s", key_id, exc_info=True)
+    return len(batch)
+
+
+def _writer_loop() -> None:
+    while True:
+        _wake.wait()
+        _wake.clear()
+        try:
+            flush_last_used()
+        finally:
+            connection.close()
+
+
+def _ensure_writer() -> None:
+    global _writer
+    if _writer is not None and _writer.is_alive():
+        return
+    with _touch_lock:
+        if _writer is None or not _writer.is_alive():
+            _writer = threading.Thread(target=_writer_loop, name="api-key-last-used", daemon=True)
+            _writer.start()
+
+
+def _flush_after_request(**kwargs) -> None:
+    if _pending and not getattr(settings, "MODELGATE_API_KEY_LAST_USED_ASYNC", True):
+        flush_last_used()
+
+
+request_finished.connect(_flush_after_request, dispatch_uid="accounts.keys.flush_last_used")

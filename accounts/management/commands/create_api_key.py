@@ -1,0 +1,39 @@
+"""Issue an API key from the command line; prints only the key, so scripts can capture it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from accounts.errors import ServiceError
+from accounts.services import api_key_create
+
+
+class Command(BaseCommand):
+    help = "Create an API key for a user and print it (shown only this once)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--user", required=True, help="Username of the key's owner.")
+        parser.add_argument("--scopes", required=True, help="Comma-separated, e.g. predict,read")
+        parser.add_argument("--name", default="cli", help="A label for the key.")
+        parser.add_argument("--expires-days", type=int, default=None, help="Days until expiry.")
+
+    def handle(self, *args, user, scopes, name, expires_days, **options):
+        owner = get_user_model().objects.filter(username=user).first()
+        if owner is None:
+            raise CommandError(f"No user named '{user}'.")
+        if expires_days is not None and expires_days <= 0:
+            raise CommandError("--expires-days must be a positive number of days.")
+        expires_at = timezone.now() + timedelta(days=expires_days) if expires_days else None
+        scope_list = [s.strip() for s in scopes.split(",") if s.strip()]
+        try:
+            # actor None: the operator at the shell acts as the system, recorded as such.
+            _, raw = api_key_create(
+                user=owner, name=name, scopes=scope_list, expires_at=expires_at, actor=None
+            )
+        except ServiceError as exc:
+            raise CommandError(exc.message) from exc
+        self.stdout.write(raw)

@@ -1,0 +1,396 @@
+"""Serving benchmark: Modelgate over HTTP vs the raw in-process model, batching on vs off.
+
+Starts a real server (granian, console.wsgi) on loopback with API-key authentication, rate
+limiting (on Redis when reachable) and prediction events all on; deploys two deterministic
+models it builds ("small": 32->256->256->1 sigmoid, "wide": 784->1024->1024->10 softmax); drives
+them with concurrent single-row Open Inference Protocol JSON requests (bodies built by
+tritonclient); prints one table measured in this run.
+
+    .venv/bin/python bench/serving.py [--duration 5] [--concurrency 1,8,32,64] [--client raw]
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import multiprocessing as mp
+import os
+import platform
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+PEERS = {  # req/s at c=32, single-row OIP JSON from tritonclient, same machine class
+    "KServe 0.21": {"small": 1290, "wide": 840},
+    "MLServer 1.7 (adaptive batching)": {"small": 2050, "wide": 1130},
+}
+KSERVE_P50_C1_MS = 0.88
+MODELS = {"small": (32, [256, 256], 1, "sigmoid"), "wide": (784, [1024, 1024], 10, "softmax")}
+
+
+# -- set-up -------------------------------------------------------------------------------------
+def redis_available(url: str) -> bool:
+    host, port = "127.0.0.1", 6379
+    try:
+        with socket.create_connection((host, port), timeout=0.5) as sock:
+            sock.sendall(b"PING\r\n")
+            return sock.recv(16).startswith(b"+PONG")
+    except OSError:
+        return False
+
+
+def configure_env(var_dir: Path, use_redis: bool) -> dict:
+    env = {
+        "DEBUG": "1",
+        "SECRET_KEY": "bench-secret",
+        "ALLOWED_HOSTS": "127.0.0.1,localhost",
+        "MODELGATE_VAR_DIR": str(var_dir),
+        "MODELGATE_CACHE_PREFIX": f"bench{os.getpid()}",
+        "MODELGATE_DEFAULT_RATE_LIMIT": "10000000/m",
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "DJANGO_SETTINGS_MODULE": "console.settings",
+        "MODELGATE_PAYLOAD_SAMPLE_RATE": "0.01",
+    }
+    if use_redis:
+        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    else:
+        env["REDIS_URL"] = ""
+    env["DATABASE_URL"] = ""
+    os.environ.update(env)
+    return env
+
+
+def build_model(kind: str, path: Path):
+    import keras
+
+    n_in, hidden, n_out, activation = MODELS[kind]
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input(shape=(n_in,), name="input0")
+    x = inputs
+    for width in hidden:
+        x = keras.layers.Dense(width, activation="relu")(x)
+    outputs = keras.layers.Dense(n_out, activation=activation, name="output0")(x)
+    model = keras.Model(inputs, outputs)
+    model.save(path)
+    return model
+
+
+def prepare(models: list[str], work: Path) -> tuple[str, dict]:
+    import django
+
+    django.setup()
+    from django.core.management import call_command
+
+    from accounts.services import api_key_create, user_create
+    from registry.services import version_register
+    from serving.deploy import deployment_configure, deployment_deploy
+    from serving.models import Deployment
+
+    call_command("migrate", verbosity=0)
+    user = user_create(username="bench", password="bench-password-123", role="admin")  # noqa: S106
+    keras_models = {}
+    for kind in models:
+        path = work / f"{kind}.keras"
+        keras_models[kind] = build_model(kind, path)
+        # The same artifact twice: `<kind>` batches (up to 64 rows), `<kind>-nobatch` runs
+        # every request alone; both serve `production`, reached by the plain OIP path.
+        for name, max_batch in ((kind, 64), (f"{kind}-nobatch", 1)):
+            version_register(model_name=name, upload=path, filename=path.name, actor=user)
+            deployment_deploy(
+                model_name=name,
+                deployment_name="production",
+                version_number=1,
+                actor=user,
+                reason="bench",
+                override=True,
+            )
+            dep = Deployment.objects.get(model__name=name, name="production")
+            deployment_configure(deployment=dep, actor=user, changes={"max_batch_size": max_batch})
+    _, key = api_key_create(user=user, name="bench", scopes=["predict"])
+    return key, keras_models
+
+
+# -- the raw in-process ceiling -----------------------------------------------------------------
+def raw_throughput(kind: str, keras_model, path: Path, batch_sizes, seconds: float = 1.5) -> dict:
+    import numpy as np
+
+    from serving.runtime import ModelRuntime
+
+    n_in = MODELS[kind][0]
+    rng = np.random.default_rng(0)
+    result = {}
+
+    def rate(fn, batch) -> float:
+        x = rng.normal(size=(batch, n_in)).astype("float32")
+        for _ in range(20):
+            fn(x)
+        calls, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            fn(x)
+            calls += 1
+        return calls * batch / (time.perf_counter() - started)
+
+    result["keras_b1"] = rate(lambda x: keras_model(x, training=False), 1)
+    runtime = ModelRuntime.load(path, "keras", max_batch_size=max(batch_sizes))
+    runtime.warm_up()
+    for batch in batch_sizes:
+        result[f"xla_b{batch}"] = rate(lambda x: runtime.predict({"input0": x}), batch)
+    return result
+
+
+# -- load generation ----------------------------------------------------------------------------
+def request_body(kind: str) -> bytes:
+    import numpy as np
+    import tritonclient.http as httpclient
+
+    n_in = MODELS[kind][0]
+    tensor = httpclient.InferInput("input0", [1, n_in], "FP32")
+    tensor.set_data_from_numpy(
+        np.random.default_rng(1).normal(size=(1, n_in)).astype("float32"), binary_data=False
+    )
+    output = httpclient.InferRequestedOutput("output0", binary_data=False)
+    body, header_length = httpclient.InferenceServerClient.generate_request_body([tensor], [output])
+    assert header_length is None
+    return body if isinstance(body, bytes) else body.encode()
+
+
+def _client_proc(port, path, body, key, threads, warmup_until, deadline, queue):
+    latencies, errors = [], 0
+    lock = threading.Lock()
+
+    def worker():
+        nonlocal errors
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        headers = {"Authorization": f"Bearer {key}", "Content-Length": str(len(body))}
+        mine, bad = [], 0
+        while True:
+            started = time.perf_counter()
+            if started > deadline:
+                break
+            try:
+                conn.request("POST", path, body, headers)
+                response = conn.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            finished = time.perf_counter()
+            if started >= warmup_until:
+                if ok:
+                    mine.append((finished - started) * 1000.0)
+                else:
+                    bad += 1
+        with lock:
+            latencies.extend(mine)
+            errors += bad
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    queue.put((latencies, errors))
+
+
+def drive(
+    port: int,
+    kind: str,
+    deployment: str,
+    key: str,
+    concurrency: int,
+    duration: float,
+    server_pid: int,
+) -> dict:
+    import psutil
+
+    body = request_body(kind)
+    path = f"/v2/models/{kind if deployment == 'batched' else kind + '-nobatch'}/infer"
+    procs = min(concurrency, 2)
+    per_proc = [concurrency // procs + (1 if i < concurrency % procs else 0) for i in range(procs)]
+    queue: mp.Queue = mp.Queue()
+    now = time.perf_counter()
+    warmup_until, deadline = now + 1.0, now + 1.0 + duration
+    server = psutil.Process(server_pid)
+    workers = [
+        mp.Process(
+            target=_client_proc, args=(port, path, body, key, n, warmup_until, deadline, queue)
+        )
+        for n in per_proc
+    ]
+    for w in workers:
+        w.start()
+    time.sleep(max(0.0, warmup_until - time.perf_counter()))
+    cpu_start = sum(server.cpu_times()[:2])
+    results = [queue.get() for _ in workers]
+    cpu_used = sum(server.cpu_times()[:2]) - cpu_start
+    for w in workers:
+        w.join()
+    latencies = sorted(x for lat, _ in results for x in lat)
+    errors = sum(e for _, e in results)
+    count = len(latencies)
+
+    def pct(p: float) -> float:
+        return latencies[min(count - 1, int(p * count))] if count else float("nan")
+
+    return {
+        "rps": count / duration,
+        "errors": errors,
+        "p50": pct(0.50),
+        "p95": pct(0.95),
+        "p99": pct(0.99),
+        "cpu_us_per_req": cpu_used / max(count, 1) * 1e6,
+        "mean": statistics.fmean(latencies) if latencies else float("nan"),
+    }
+
+
+def start_server(env: dict, threads: int) -> tuple[subprocess.Popen, int]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    cmd = [
+        sys.executable,
+        "-m",
+        "granian",
+        "--interface",
+        "wsgi",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--blocking-threads",
+        str(threads),
+        "--no-ws",
+        "--log-level",
+        "warning",
+        "console.wsgi:application",
+    ]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **env})
+    import requests
+
+    for _ in range(600):
+        try:
+            if requests.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).ok:
+                return proc, port
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise SystemExit("server did not become ready")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=5.0)
+    parser.add_argument("--concurrency", default="1,8,32,64")
+    parser.add_argument("--models", default="small,wide")
+    parser.add_argument("--threads", type=int, default=32, help="server blocking threads")
+    parser.add_argument("--no-redis", action="store_true")
+    parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    args = parser.parse_args()
+    models = args.models.split(",")
+    levels = [int(c) for c in args.concurrency.split(",")]
+    use_redis = not args.no_redis and redis_available(os.environ.get("REDIS_URL", ""))
+
+    work = Path(tempfile.mkdtemp(prefix="modelgate-bench-"))
+    env = configure_env(work / "var", use_redis)
+    key, keras_models = prepare(models, work)
+    raw = {
+        kind: raw_throughput(kind, keras_models[kind], work / f"{kind}.keras", [1, 8, 32, 64])
+        for kind in models
+    }
+
+    proc, port = start_server(env, args.threads)
+    rows = {}
+    try:
+        for kind in models:
+            for dep in ("batched", "unbatched"):
+                for c in levels:
+                    rows[(kind, dep, c)] = drive(port, kind, dep, key, c, args.duration, proc.pid)
+                    r = rows[(kind, dep, c)]
+                    print(
+                        f"  {kind:5} {dep:9} c={c:<3} {r['rps']:8.0f} req/s  "
+                        f"p50 {r['p50']:.2f} ms  errors {r['errors']}",
+                        flush=True,
+                    )
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    report(rows, raw, models, levels, use_redis, args)
+
+
+def report(rows, raw, models, levels, use_redis, args) -> None:
+    print()
+    print(
+        f"Machine: {platform.node()} {platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {platform.python_version()}; rate limits on "
+        f"{'Redis' if use_redis else 'an in-process cache'}; events "
+        f"{'to a Redis stream' if use_redis else 'in memory'}; {args.duration:.0f} s per cell"
+    )
+    print()
+    print(
+        "| model | batching | conc | req/s | p50 ms | p95 ms | p99 ms | CPU µs/req | errors |"
+    )
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kind in models:
+        for dep in ("batched", "unbatched"):
+            for c in levels:
+                r = rows[(kind, dep, c)]
+                print(
+                    f"| {kind} | {'on' if dep == 'batched' else 'off'} | {c} | {r['rps']:.0f} | "
+                    f"{r['p50']:.2f} | {r['p95']:.2f} | {r['p99']:.2f} | "
+                    f"{r['cpu_us_per_req']:.0f} | {r['errors']} |"
+                )
+    print()
+    print("| model | raw Keras b=1 rows/s | XLA runtime b=1 | b=8 | b=32 | b=64 |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for kind in models:
+        r = raw[kind]
+        print(
+            f"| {kind} | {r['keras_b1']:.0f} | {r['xla_b1']:.0f} | {r['xla_b8']:.0f} | "
+            f"{r['xla_b32']:.0f} | {r['xla_b64']:.0f} |"
+        )
+    print()
+    print("Ratios (targets from the serving issue):")
+    for kind in models:
+        if 32 not in levels:
+            break
+        best_peer = max(p[kind] for p in PEERS.values())
+        served = rows[(kind, "batched", 32)]["rps"]
+        target = {"small": 3100, "wide": 1700}[kind]
+        print(
+            f"- {kind}: c=32 {served:.0f} req/s = {served / best_peer:.2f}x the best peer "
+            f"({best_peer}); target >= 1.5x ({target}) -> "
+            f"{'MET' if served >= target else 'MISSED'}"
+        )
+        print(
+            f"- {kind}: c=32 served / raw single-row (Keras b=1) = "
+            f"{served / raw[kind]['keras_b1']:.2f}x; batching on/off at c=32 = "
+            f"{served / max(rows[(kind, 'unbatched', 32)]['rps'], 1):.2f}x"
+        )
+    if 1 in levels and "small" in models:
+        p50 = rows[("small", "batched", 1)]["p50"]
+        print(
+            f"- small: p50 at c=1 = {p50:.2f} ms vs KServe {KSERVE_P50_C1_MS} ms -> "
+            f"{'MET' if p50 <= KSERVE_P50_C1_MS else 'MISSED'}"
+        )
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {"rows": {f"{k}|{d}|{c}": v for (k, d, c), v in rows.items()}, "raw": raw}, indent=2
+            )
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,43 @@
+"""The Celery app: two queues, `gpu` (validation suites, batch jobs) and `default` (the rest)."""
+
+from __future__ import annotations
+
+import os
+
+from celery import Celery
+from kombu import Queue
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
+
+app = Celery("modelgate")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+
+app.conf.update(
+    task_queues=(Queue("default"), Queue("gpu")),
+    task_default_queue="default",
+    # Heavy TensorFlow work goes to the GPU workers; everything else stays on `default`.
+    task_routes={
+        "registry.tasks.*": {"queue": "default"},
+        "serving.tasks.run_validation": {"queue": "gpu"},
+        "serving.tasks.run_batch_job": {"queue": "gpu"},
+        "monitoring.tasks.*": {"queue": "default"},
+    },
+    task_acks_late=True,
+    task_reject_on_worker_lost=True,
+    worker_prefetch_multiplier=1,
+    task_ignore_result=True,
+    broker_connection_retry_on_startup=True,
+    timezone="UTC",
+)
+
+
+def _configure_embedded_broker() -> None:
+    """kombu's SQLAlchemy transport reads polling_interval from its class, not transport options."""
+    if str(app.conf.broker_url).startswith("sqla+"):
+        from django.conf import settings
+        from kombu.transport import sqlalchemy as kombu_sqlalchemy
+
+        kombu_sqlalchemy.Transport.polling_interval = settings.CELERY_BROKER_POLLING_INTERVAL
+
+
+app.autodiscover_tasks()

@@ -1,0 +1,84 @@
+"""Train a small demo classifier, register it with a hold-out dataset, deploy it to production."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from registry.models import RegisteredModel
+from registry.services import dataset_create, version_register
+from serving.deploy import deployment_deploy
+
+DEMO_NAME = "demo-churn"
+
+
+def make_data(rows: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic churn data: 8 numeric features, a label driven by three of them."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(rows, 8)).astype("float32")
+    logits = 1.5 * x[:, 0] - 2.0 * x[:, 3] + 0.8 * x[:, 5]
+    y = (logits + rng.normal(scale=0.5, size=rows) > 0).astype("int64")
+    return x, y
+
+
+def train(x: np.ndarray, y: np.ndarray):
+    import keras
+
+    keras.utils.set_random_seed(7)
+    inputs = keras.Input(shape=(8,), name="features")
+    hidden = keras.layers.Dense(16, activation="relu")(inputs)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="churn_probability")(hidden)
+    model = keras.Model(inputs, outputs)
+    model.compile(optimizer="adam", loss="binary_crossentropy", metrics=["accuracy"])
+    history = model.fit(x, y, epochs=5, batch_size=64, verbose=0)
+    return model, float(history.history["accuracy"][-1])
+
+
+class Command(BaseCommand):
+    help = "Train, register and deploy the demo model (does nothing if it already exists)."
+
+    def handle(self, *args, **options):
+        if RegisteredModel.objects.filter(name=DEMO_NAME, versions__isnull=False).exists():
+            self.stdout.write(f"Demo model {DEMO_NAME!r} already registered.")
+            return
+        admin = get_user_model().objects.filter(username="admin").first()
+        x, y = make_data(4000, seed=1)
+        model, accuracy = train(x, y)
+        hx, hy = make_data(1000, seed=2)
+        with tempfile.TemporaryDirectory() as tmp:
+            model_path = Path(tmp) / "demo-churn.keras"
+            model.save(model_path)
+            data_path = Path(tmp) / "demo-churn-holdout.npz"
+            np.savez(data_path, x=hx, y=hy)
+            holdout = dataset_create(
+                name="demo-churn-holdout", upload=data_path, filename=data_path.name, actor=admin
+            )
+            version = version_register(
+                model_name=DEMO_NAME,
+                upload=model_path,
+                filename=model_path.name,
+                actor=admin,
+                holdout_dataset=holdout,
+                reference_dataset=holdout,
+                tags=["demo"],
+                training_metrics={"accuracy": round(accuracy, 4)},
+                description="Demo churn classifier trained on synthetic data.",
+                task="classification",
+            )
+        deployment_deploy(
+            model_name=DEMO_NAME,
+            deployment_name="production",
+            version_number=version.number,
+            actor=admin,
+            reason="demo model loaded by make run",
+            override=True,
+        )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Registered {DEMO_NAME} v{version.number} and deployed it to production."
+            )
+        )

@@ -1,0 +1,27 @@
+"""Settings for the test suite: development values, set explicitly, on top of the real settings."""
+
+import os
+import tempfile
+
+os.environ.setdefault("DEBUG", "1")
+os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
+os.environ.setdefault("MODELGATE_VAR_DIR", tempfile.mkdtemp(prefix="modelgate-test-"))
+
+from console.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests
+SECURE_SSL_REDIRECT = False
+SESSION_COOKIE_SECURE = False
+CSRF_COOKIE_SECURE = False
+
+# Tests drive the serving pool explicitly (pool.refresh()), not from a background thread.
+MODELGATE_POOL_AUTOSTART = False
+MODELGATE_PAYLOAD_SAMPLE_RATE = 1.0
+# A per-run cache prefix; server processes started by tests get the same one through the env.
+os.environ.setdefault("MODELGATE_CACHE_PREFIX", f"mgtest{os.getpid()}")
+CACHES["default"]["KEY_PREFIX"] = os.environ["MODELGATE_CACHE_PREFIX"]  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
+    # A file, not :memory:, so that server processes started by live tests share it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+# Write keys' last-used time after the response, in the test's own database connection.
+MODELGATE_API_KEY_LAST_USED_ASYNC = False

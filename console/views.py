@@ -1,0 +1,33 @@
+"""Console pages that compose the apps: the home dashboard and the health probes."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from console import health
+from registry import selectors as registry_selectors
+
+
+@require_GET
+def healthz(request):
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request):
+    checks = {"database": health.database_ok(), "broker": health.broker_ok()}
+    ready = all(ok for ok, _ in checks.values())
+    body = {
+        "status": "ok" if ready else "unavailable",
+        "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
+    }
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@login_required
+def dashboard(request):
+    models = registry_selectors.model_list_with_latest()
+    return render(request, "console/dashboard.html", {"models": models})

@@ -1,0 +1,144 @@
+"""Loading TensorFlow/Keras artifacts into one calling convention, and reading their signatures.
+
+Both the registry (to read a signature on upload) and the serving runtime (to build the XLA
+function) load models through here, so the input/output names they agree on come from one place:
+
+- a SavedModel is called through its `serving_default` signature: names are the signature's;
+- a `.keras` model is called with a dict keyed by its input names; its outputs are named by
+  `model.output_names` when Keras knows them (functional models), else `output_0`, `output_1`, ...
+
+Every callable takes `{input_name: tensor}` and returns `{output_name: tensor}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SAVEDMODEL = "savedmodel"
+KERAS = "keras"
+SERVING_SIGNATURE = "serving_default"
+
+
+@dataclass(frozen=True)
+class TensorInfo:
+    """One input or output of a signature; -1 marks a variable dimension (dim 0 is the batch)."""
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "dtype": self.dtype, "shape": list(self.shape)}
+
+
+@dataclass
+class LoadedModel:
+    """A model ready to call: `call({name: tensor}) -> {name: tensor}` plus its signature."""
+
+    inputs: list[TensorInfo]
+    outputs: list[TensorInfo]
+    call: Callable[[dict[str, Any]], dict[str, Any]]
+    framework: str
+    framework_version: str
+    handle: Any  # keeps the loaded object (and its variables) alive
+
+    @property
+    def signature(self) -> dict[str, Any]:
+        return {
+            "method": SERVING_SIGNATURE,
+            "inputs": [t.as_dict() for t in self.inputs],
+            "outputs": [t.as_dict() for t in self.outputs],
+        }
+
+
+class ModelLoadError(Exception):
+    """The artifact is not a loadable TensorFlow/Keras model; the message says why."""
+
+
+def _shape(shape) -> tuple[int, ...]:
+    dims = list(shape) if shape is not None else []
+    return tuple(-1 if d is None else int(d) for d in dims)
+
+
+def _dtype_name(dtype) -> str:
+    import tensorflow as tf
+
+    return tf.as_dtype(dtype).name
+
+
+def load(path: Path | str, fmt: str) -> LoadedModel:
+    """Load an extracted SavedModel directory or a `.keras` file."""
+    path = Path(path)
+    try:
+        if fmt == SAVEDMODEL:
+            return _load_savedmodel(path)
+        if fmt == KERAS:
+            return _load_keras(path)
+    except ModelLoadError:
+        raise
+    except Exception as exc:  # TF/Keras raise a zoo of types for a bad artifact
+        raise ModelLoadError(
+            f"could not load the {fmt} artifact: {type(exc).__name__}: {exc}"
+        ) from exc
+    raise ModelLoadError(f"unknown artifact format {fmt!r}")
+
+
+def _load_savedmodel(path: Path) -> LoadedModel:
+    import tensorflow as tf
+
+    if not (path / "saved_model.pb").exists() and not (path / "saved_model.pbtxt").exists():
+        raise ModelLoadError("no saved_model.pb at the root of the SavedModel directory")
+    loaded = tf.saved_model.load(str(path))
+    signatures = getattr(loaded, "signatures", {})
+    if SERVING_SIGNATURE not in signatures:
+        raise ModelLoadError(f"the SavedModel has no {SERVING_SIGNATURE!r} signature")
+    fn = signatures[SERVING_SIGNATURE]
+    _, input_specs = fn.structured_input_signature
+    inputs = [
+        TensorInfo(name, _dtype_name(spec.dtype), _shape(spec.shape))
+        for name, spec in sorted(input_specs.items())
+    ]
+    outputs = [
+        TensorInfo(name, _dtype_name(spec.dtype), _shape(spec.shape))
+        for name, spec in sorted(fn.structured_outputs.items())
+    ]
+
+    def call(feeds: dict[str, Any]) -> dict[str, Any]:
+        return fn(**feeds)
+
+    return LoadedModel(inputs, outputs, call, "tensorflow", tf.__version__, loaded)
+
+
+def _load_keras(path: Path) -> LoadedModel:
+    import keras
+    import tensorflow as tf
+
+    model = keras.saving.load_model(str(path), compile=False)
+    if not getattr(model, "inputs", None):
+        raise ModelLoadError("the Keras model has no defined inputs (build it with keras.Input)")
+    inputs = [TensorInfo(t.name, _dtype_name(t.dtype), _shape(t.shape)) for t in model.inputs]
+    raw_outputs = list(model.outputs)
+    names = list(getattr(model, "output_names", None) or [])
+    if len(names) != len(raw_outputs) or len(set(names)) != len(names):
+        names = [f"output_{i}" for i in range(len(raw_outputs))]
+    outputs = [
+        TensorInfo(name, _dtype_name(t.dtype), _shape(t.shape))
+        for name, t in zip(names, raw_outputs, strict=True)
+    ]
+    input_names = [t.name for t in inputs]
+
+    def call(feeds: dict[str, Any]) -> dict[str, Any]:
+        args = [feeds[name] for name in input_names]
+        result = model(args if len(args) > 1 else args[0], training=False)
+        if isinstance(result, dict):
+            result = [result[name] for name in names]
+        elif not isinstance(result, list | tuple):
+            result = [result]
+        return dict(zip(names, result, strict=True))
+
+    return LoadedModel(
+        inputs, outputs, call, "keras", f"{keras.__version__} (tf {tf.__version__})", model
+    )

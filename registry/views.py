@@ -1,0 +1,135 @@
+"""registry console pages: models, versions, registration, environments, datasets."""
+
+from __future__ import annotations
+
+from functools import wraps
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from accounts.errors import NotFound, ServiceError
+from accounts.permissions import actor_can, request_ip, role_required
+from registry import selectors, services
+from registry.forms import DatasetForm, EnvironmentForm, VersionUploadForm
+
+# A composing app may provide the first template (extending the second) to fill
+# `{% block actions %}` with its controls, without registry importing it.
+VERSION_DETAIL_TEMPLATES = ["console/version_detail.html", "registry/version_detail.html"]
+
+
+def _not_found_page(view):
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
+
+    return wrapper
+
+
+def _can_deploy(request) -> bool:
+    return actor_can(request.user, None, "deploy")
+
+
+@role_required("read")
+def model_list(request):
+    context = {"models": selectors.model_list_with_latest(), "can_register": _can_deploy(request)}
+    return render(request, "registry/model_list.html", context)
+
+
+@role_required("read")
+@_not_found_page
+def model_detail(request, name: str):
+    model = selectors.model_get(name)
+    context = {"model": model, "versions": selectors.version_list(model)}
+    return render(request, "registry/model_detail.html", context)
+
+
+@role_required("read")
+@_not_found_page
+def version_detail(request, name: str, number: int):
+    version = selectors.version_get(name, number)
+    return render(request, VERSION_DETAIL_TEMPLATES, {"version": version, "model": version.model})
+
+
+@role_required("deploy")
+@require_http_methods(["GET", "POST"])
+def version_upload(request):
+    form = VersionUploadForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        upload = data.pop("artifact")
+        try:
+            version = services.version_register(
+                upload=upload,
+                filename=upload.name,
+                actor=request.user,
+                ip=request_ip(request),
+                **data,
+            )
+        except ServiceError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, f"Registered {version} ({version.artifact.sha256[:12]}).")
+            return redirect("registry:version-detail", version.model.name, version.number)
+    status = 400 if request.method == "POST" else 200
+    return render(request, "registry/version_upload.html", {"form": form}, status=status)
+
+
+def _list_with_form(request, *, form, create, template, context):
+    """GET: the list and (for deployers) an empty form. POST: create, then back to the list."""
+    can_create = _can_deploy(request)
+    if request.method == "POST":
+        if not can_create:
+            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        if form.is_valid():
+            try:
+                created = create(form.cleaned_data)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+            else:
+                messages.success(request, f"Created {created}.")
+                return redirect(request.path)
+    status = 400 if request.method == "POST" else 200
+    context = {**context, "form": form if can_create else None}
+    return render(request, template, context, status=status)
+
+
+@role_required("read")
+@require_http_methods(["GET", "POST"])
+def environment_list(request):
+    def create(data):
+        return services.environment_create(actor=request.user, ip=request_ip(request), **data)
+
+    return _list_with_form(
+        request,
+        form=EnvironmentForm(request.POST or None),
+        create=create,
+        template="registry/environment_list.html",
+        context={"environments": selectors.environment_list()},
+    )
+
+
+@role_required("read")
+@require_http_methods(["GET", "POST"])
+def dataset_list(request):
+    def create(data):
+        upload = data["file"]
+        return services.dataset_create(
+            name=data["name"] or upload.name,
+            upload=upload,
+            filename=upload.name,
+            label_column=data["label_column"] or None,
+            actor=request.user,
+            ip=request_ip(request),
+        )
+
+    return _list_with_form(
+        request,
+        form=DatasetForm(request.POST or None, request.FILES or None),
+        create=create,
+        template="registry/dataset_list.html",
+        context={"datasets": selectors.dataset_list()},
+    )

@@ -1,0 +1,198 @@
+"""Management API of deployments: list, inspect, deploy, roll back, reconfigure, time travel."""
+
+from __future__ import annotations
+
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.errors import InvalidInput, PermissionDenied
+from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
+from serving import deploy, selectors
+
+
+class EventOut(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    actor = serializers.CharField(source="actor_label")
+    reason = serializers.CharField()
+    before = serializers.JSONField()
+    after = serializers.JSONField()
+    config = serializers.JSONField()
+    override = serializers.BooleanField()
+    restored_event = serializers.IntegerField(source="restored_event_id", allow_null=True)
+    metrics = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+
+
+class VariantOut(serializers.Serializer):
+    version = serializers.IntegerField(source="version.number")
+    weight = serializers.IntegerField()
+    role = serializers.CharField()
+
+
+class DeploymentOut(serializers.Serializer):
+    model = serializers.CharField(source="model.name")
+    name = serializers.CharField()
+    variants = VariantOut(many=True, source="variants.all")
+    max_batch_size = serializers.IntegerField()
+    max_delay_ms = serializers.FloatField()
+    max_queue_rows = serializers.IntegerField()
+    max_request_rows = serializers.IntegerField()
+    cache_ttl_seconds = serializers.IntegerField()
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class DeploymentDetailOut(DeploymentOut):
+    events = serializers.SerializerMethodField()
+
+    def get_events(self, obj) -> list[dict]:
+        return EventOut(selectors.deployment_events(obj)[:100], many=True).data
+
+
+def _actor(request):
+    user = request.user if request.user.is_authenticated else None
+    return user, request.auth if hasattr(request.auth, "prefix") else None
+
+
+class DeploymentListApi(APIView):
+    permission_classes = [CanRead]
+
+    @extend_schema(responses=DeploymentOut(many=True), summary="List deployments")
+    def get(self, request, model: str | None = None):
+        return Response(DeploymentOut(selectors.deployment_list(model_name=model), many=True).data)
+
+
+class DeploymentDetailApi(APIView):
+    permission_classes = [CanRead]
+
+    class ConfigIn(serializers.Serializer):
+        max_batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False)
+        max_delay_ms = serializers.FloatField(min_value=0, max_value=100, required=False)
+        max_queue_rows = serializers.IntegerField(min_value=1, required=False)
+        max_request_rows = serializers.IntegerField(min_value=1, required=False)
+        cache_ttl_seconds = serializers.IntegerField(min_value=0, required=False)
+
+    @extend_schema(responses=DeploymentDetailOut, summary="A deployment with its history")
+    def get(self, request, model: str, deployment: str):
+        return Response(DeploymentDetailOut(selectors.deployment_get(model, deployment)).data)
+
+    @extend_schema(
+        request=ConfigIn,
+        responses=DeploymentDetailOut,
+        summary="Change batching and cache settings",
+    )
+    def patch(self, request, model: str, deployment: str):
+        user, principal = _actor(request)
+        if not actor_can(user, principal, "deploy", model_name=model):
+            raise PermissionDenied("changing a deployment needs the deploy scope")
+        data = self.ConfigIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise InvalidInput("nothing to change")
+        obj = selectors.deployment_get(model, deployment)
+        deploy.deployment_configure(
+            deployment=obj,
+            actor=user,
+            principal=principal,
+            changes=dict(data.validated_data),
+            ip=request_ip(request),
+        )
+        return Response(DeploymentDetailOut(selectors.deployment_get(model, deployment)).data)
+
+
+class DeployApi(APIView):
+    permission_classes = [CanDeploy]
+
+    class InputSerializer(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
+        override = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: EventOut},
+        summary="Deploy a version (100% of traffic)",
+    )
+    def post(self, request, model: str, deployment: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, principal = _actor(request)
+        if data.validated_data["override"]:
+            if not actor_can(user, principal, "admin"):
+                raise PermissionDenied("only an admin may override the promotion gate")
+            if not data.validated_data["reason"].strip():
+                raise InvalidInput("an override needs a written reason")
+        event = deploy.deployment_deploy(
+            model_name=model,
+            deployment_name=deployment,
+            version_number=data.validated_data["version"],
+            actor=user,
+            principal=principal,
+            ip=request_ip(request),
+            reason=data.validated_data["reason"],
+            override=data.validated_data["override"],
+        )
+        return Response(EventOut(event).data, status=status.HTTP_201_CREATED)
+
+
+class RollbackApi(APIView):
+    permission_classes = [CanDeploy]
+
+    class InputSerializer(serializers.Serializer):
+        reason = serializers.CharField()
+        to_event = serializers.IntegerField(required=False, allow_null=True, default=None)
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={201: EventOut},
+        summary="Roll back to the previous state or to an earlier event's state",
+    )
+    def post(self, request, model: str, deployment: str):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        user, principal = _actor(request)
+        event = deploy.deployment_rollback(
+            model_name=model,
+            deployment_name=deployment,
+            actor=user,
+            principal=principal,
+            ip=request_ip(request),
+            reason=data.validated_data["reason"],
+            to_event_id=data.validated_data["to_event"],
+        )
+        return Response(EventOut(event).data, status=status.HTTP_201_CREATED)
+
+
+class StateAtApi(APIView):
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("at", str, required=True, description="ISO 8601 time")],
+        responses=inline_serializer(
+            "StateAt",
+            {
+                "at": serializers.DateTimeField(),
+                "variants": serializers.JSONField(),
+                "event": EventOut(allow_null=True),
+            },
+        ),
+        summary="What was serving at time T",
+    )
+    def get(self, request, model: str, deployment: str):
+        raw = request.query_params.get("at", "")
+        when = parse_datetime(raw) if raw else None
+        if when is None:
+            raise InvalidInput("'at' must be an ISO 8601 date-time, e.g. 2026-11-25T20:00:00Z")
+        obj = selectors.deployment_get(model, deployment)
+        event = deploy.deployment_state_at(obj, when)
+        return Response(
+            {
+                "at": when,
+                "variants": event.after if event else [],
+                "event": EventOut(event).data if event else None,
+            }
+        )

@@ -1,0 +1,35 @@
+"""Deployment management API and the native predict route (under /api/v1/)."""
+
+from django.urls import path
+
+from serving import api, protocol_views
+
+urlpatterns = [
+    path("deployments", api.DeploymentListApi.as_view(), name="deployment-list-all"),
+    path("models/<str:model>/deployments", api.DeploymentListApi.as_view(), name="deployment-list"),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>",
+        api.DeploymentDetailApi.as_view(),
+        name="deployment-detail",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/deploy",
+        api.DeployApi.as_view(),
+        name="deployment-deploy",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/rollback",
+        api.RollbackApi.as_view(),
+        name="deployment-rollback",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/state",
+        api.StateAtApi.as_view(),
+        name="deployment-state",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/predict",
+        protocol_views.serve,
+        name="deployment-predict",
+    ),
+]

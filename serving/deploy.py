@@ -1,0 +1,228 @@
+"""Deploy, roll back and reconfigure deployments: each is one transaction that writes the new
+variants, an append-only DeploymentEvent and an audit entry, then bumps the epoch so every serving
+process swaps within its poll interval."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.errors import Conflict, InvalidInput, NotFound
+from registry.models import ModelVersion, RegisteredModel
+from serving.constants import EventKind, VariantRole
+from serving.epoch import epoch_bump_on_commit
+from serving.models import Deployment, DeploymentEvent, Variant
+
+UNDEPLOYABLE_STATES = {"rejected", "archived"}
+CONFIG_FIELDS = (
+    "max_batch_size",
+    "max_delay_ms",
+    "max_queue_rows",
+    "max_request_rows",
+    "cache_ttl_seconds",
+)
+
+
+def _actor_label(actor, principal) -> str:
+    if principal is not None:
+        return f"key:{principal.prefix}"
+    if actor is not None:
+        return actor.get_username()
+    return "system"
+
+
+def _variants_state(deployment: Deployment) -> list[dict]:
+    return [v.state() for v in deployment.variants.select_related("version").order_by("id")]
+
+
+def _apply_state(deployment: Deployment, state: list[dict]) -> None:
+    """Replace the deployment's variants with `state` ([{version, weight, role}])."""
+    numbers = [item["version"] for item in state]
+    versions = {
+        v.number: v for v in ModelVersion.objects.filter(model=deployment.model, number__in=numbers)
+    }
+    missing = sorted(set(numbers) - set(versions))
+    if missing:
+        raise Conflict(f"version(s) {missing} of {deployment.model.name} no longer exist")
+    deployment.variants.all().delete()
+    Variant.objects.bulk_create(
+        Variant(
+            deployment=deployment,
+            version=versions[item["version"]],
+            weight=item["weight"],
+            role=item["role"],
+        )
+        for item in state
+    )
+
+
+def _lock_deployment(model_name: str, deployment_name: str, *, create: bool) -> Deployment:
+    try:
+        model = RegisteredModel.objects.get(name=model_name)
+    except RegisteredModel.DoesNotExist:
+        raise NotFound(f"model {model_name!r} does not exist") from None
+    deployment = (
+        Deployment.objects.select_for_update().filter(model=model, name=deployment_name).first()
+    )
+    if deployment is None:
+        if not create:
+            raise NotFound(f"deployment {model_name}/{deployment_name} does not exist")
+        deployment = Deployment.objects.create(model=model, name=deployment_name)
+    return deployment
+
+
+def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **extra):
+    event = DeploymentEvent.objects.create(
+        deployment=deployment,
+        kind=kind,
+        actor=actor,
+        actor_label=_actor_label(actor, principal),
+        reason=reason,
+        before=before,
+        after=after,
+        config=deployment.config(),
+        **extra,
+    )
+    audit_record(
+        actor=actor,
+        principal=principal,
+        action=f"deployment.{kind}",
+        target=f"deployment:{deployment}",
+        before={"variants": before},
+        after={"variants": after, "event": event.pk, "reason": reason},
+        ip=ip,
+    )
+    epoch_bump_on_commit()
+    return event
+
+
+def check_promotable(version: ModelVersion, *, override: bool) -> None:
+    """Refuse versions that must not serve traffic."""
+    if version.state in UNDEPLOYABLE_STATES and not override:
+        raise Conflict(
+            f"{version.model.name} v{version.number} is {version.state} and cannot be deployed"
+        )
+
+
+@transaction.atomic
+def deployment_deploy(
+    *,
+    model_name: str,
+    deployment_name: str,
+    version_number: int,
+    actor,
+    principal=None,
+    ip: str | None = None,
+    reason: str = "",
+    override: bool = False,
+) -> DeploymentEvent:
+    """Send 100% of a deployment's traffic to one version (creating the deployment if new)."""
+    deployment = _lock_deployment(model_name, deployment_name, create=True)
+    version = ModelVersion.objects.filter(model=deployment.model, number=version_number).first()
+    if version is None:
+        raise NotFound(f"{model_name} has no version {version_number}")
+    check_promotable(version, override=override)
+    before = _variants_state(deployment)
+    after = [{"version": version.number, "weight": 100, "role": VariantRole.PRIMARY}]
+    if before == after:
+        raise Conflict(f"{deployment} already serves v{version.number}")
+    _apply_state(deployment, after)
+    return _record(
+        deployment,
+        kind=EventKind.DEPLOYED,
+        actor=actor,
+        principal=principal,
+        ip=ip,
+        reason=reason,
+        before=before,
+        after=after,
+        override=override,
+    )
+
+
+@transaction.atomic
+def deployment_rollback(
+    *,
+    model_name: str,
+    deployment_name: str,
+    actor,
+    reason: str,
+    to_event_id: int | None = None,
+    principal=None,
+    ip: str | None = None,
+    automatic: bool = False,
+    metrics: dict | None = None,
+) -> DeploymentEvent:
+    """Restore an earlier state: the one before the latest change, or the one after an event."""
+    if not reason.strip():
+        raise InvalidInput("a rollback needs a reason")
+    deployment = _lock_deployment(model_name, deployment_name, create=False)
+    before = _variants_state(deployment)
+    if to_event_id is None:
+        latest = (
+            deployment.events.exclude(kind=EventKind.CONFIG_CHANGED)
+            .order_by("-created_at", "-id")
+            .first()
+        )
+        if latest is None or not latest.before:
+            raise Conflict(f"{deployment} has no earlier state to roll back to")
+        target, restored = latest.before, latest
+    else:
+        restored = deployment.events.filter(pk=to_event_id).first()
+        if restored is None:
+            raise NotFound(f"{deployment} has no event {to_event_id}")
+        target = restored.after
+    if not target:
+        raise Conflict("that event left the deployment empty; pick another one")
+    if target == before:
+        raise Conflict(f"{deployment} already serves that state")
+    _apply_state(deployment, target)
+    return _record(
+        deployment,
+        kind=EventKind.AUTO_ROLLED_BACK if automatic else EventKind.ROLLED_BACK,
+        actor=actor,
+        principal=principal,
+        ip=ip,
+        reason=reason,
+        before=before,
+        after=target,
+        restored_event=restored,
+        metrics=metrics or {},
+    )
+
+
+@transaction.atomic
+def deployment_configure(
+    *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
+) -> DeploymentEvent:
+    """Change batching/cache settings; recorded as an event so replicas pick it up."""
+    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    unknown = set(changes) - set(CONFIG_FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown setting(s): {', '.join(sorted(unknown))}")
+    before_config = deployment.config()
+    for field, value in changes.items():
+        setattr(deployment, field, value)
+    try:
+        deployment.full_clean(exclude=["model"])
+    except Exception as exc:  # ValidationError: report field messages, keep the old config
+        raise InvalidInput(f"invalid setting: {exc}") from exc
+    deployment.save()
+    state = _variants_state(deployment)
+    return _record(
+        deployment,
+        kind=EventKind.CONFIG_CHANGED,
+        actor=actor,
+        principal=principal,
+        ip=ip,
+        reason=f"config {before_config} -> {deployment.config()}",
+        before=state,
+        after=state,
+    )
+
+
+def deployment_state_at(deployment: Deployment, when: datetime) -> DeploymentEvent | None:
+    """The event whose `after` state was serving at `when` (None: nothing was deployed yet)."""
+    return deployment.events.filter(created_at__lte=when).order_by("-created_at", "-id").first()

@@ -1,0 +1,402 @@
+"""The prediction request path, independent of Django's request machinery.
+
+`dispatch(method, path, environ, body)` serves the three wire formats (native, TF Serving v1, Open
+Inference Protocol v2). It is called by the lean WSGI front (serving/wsgi_front.py) and by the
+Django views, so both give the same answers. The path: authenticate the key (in-process cache),
+rate-limit it (shared cache), resolve the deployment from the pool's route table (in memory),
+check the body against the signature, optionally answer from the prediction cache, submit rows to
+the version's batcher, answer in the caller's protocol, publish an event without waiting. No
+database query happens here in the steady state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from accounts.errors import ServiceError
+from accounts.keys import authenticate_key, key_from_headers
+from serving import cache as prediction_cache
+from serving import events
+from serving.batching import BatcherClosed, QueueFull
+from serving.constants import PRODUCTION
+from serving.inputcheck import check_feeds
+from serving.limits import check_rate, retry_after
+from serving.pool import get_pool
+from serving.protocols import jsonio, native, oip, tfserving
+
+logger = logging.getLogger(__name__)
+
+JSON = "application/json"
+SERVER_VERSION = "1.0.0"
+
+NATIVE_RE = re.compile(
+    r"^/api/v1/models/(?P<model>[\w.-]+)/deployments/(?P<deployment>[\w-]+)/predict/?$"
+)
+TFS_RE = re.compile(
+    r"^/v1/models/(?P<model>[\w.-]+)"
+    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[\w-]+))?"
+    r"(?P<tail>/metadata|:predict|:classify|:regress)?/?$"
+)
+OIP_MODEL_RE = re.compile(
+    r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?(?P<tail>/ready|/infer)?/?$"
+)
+
+
+@dataclass(slots=True)
+class Reply:
+    status: int
+    body: bytes
+    headers: list[tuple[str, str]] = field(default_factory=list)
+    content_type: str = JSON
+
+
+class ProtocolError(Exception):
+    """An error answered in the caller's protocol, with a status and extra headers."""
+
+    def __init__(self, status: int, message: str, code: str = "invalid", headers=()):
+        super().__init__(message)
+        self.status, self.message, self.code, self.headers = status, message, code, list(headers)
+
+
+def _error(protocol: str, status: int, message: str, code: str, headers=()) -> Reply:
+    if protocol == "native":
+        body = jsonio.dumps({"error": message, "code": code})
+    else:
+        body = jsonio.dumps({"error": message})
+    return Reply(status, body, list(headers))
+
+
+def dispatch(method: str, path: str, environ: dict, body_reader) -> Reply | None:
+    """Serve a prediction-protocol request; None when `path` is not one of ours."""
+    if path.startswith("/v2"):
+        protocol = "oip"
+    elif path.startswith("/v1/"):
+        protocol = "tfserving"
+    elif path.startswith("/api/v1/models/") and "/predict" in path:
+        protocol = "native"
+    else:
+        return None
+    try:
+        return _dispatch(protocol, method, path, environ, body_reader)
+    except ProtocolError as exc:
+        return _error(protocol, exc.status, exc.message, exc.code, exc.headers)
+    except ServiceError as exc:
+        return _error(protocol, exc.status, exc.message, exc.code)
+
+
+def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
+    if protocol == "oip":
+        if path in ("/v2", "/v2/"):
+            _require(method, "GET")
+            return Reply(200, oip.server_metadata_body(SERVER_VERSION))
+        if path in ("/v2/health/live", "/v2/health/ready"):
+            _require(method, "GET")
+            ready = path.endswith("live") or get_pool().ready
+            if not ready:
+                raise ProtocolError(503, "server is loading models", "unavailable")
+            return Reply(200, oip.ready_body())
+        match = OIP_MODEL_RE.match(path)
+        if match is None:
+            raise ProtocolError(404, f"unknown path {path}", "not_found")
+        return _oip(method, match, environ, body_reader)
+    if protocol == "tfserving":
+        match = TFS_RE.match(path)
+        if match is None:
+            raise ProtocolError(404, f"unknown path {path}", "not_found")
+        return _tfserving(method, match, environ, body_reader)
+    match = NATIVE_RE.match(path)
+    if match is None:
+        return None
+    _require(method, "POST")
+    return _native(match, environ, body_reader)
+
+
+def _require(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise ProtocolError(
+            405,
+            f"method {method} not allowed; use {allowed}",
+            "method_not_allowed",
+            [("Allow", allowed)],
+        )
+
+
+# -- authentication and limits ------------------------------------------------------------------
+def _authenticate(environ: dict, model: str):
+    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+    if raw is None:
+        raise ProtocolError(
+            401,
+            "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+            "not_authenticated",
+            [("WWW-Authenticate", "Bearer")],
+        )
+    principal = authenticate_key(raw)
+    if principal is None:
+        raise ProtocolError(
+            401, "invalid or expired API key", "not_authenticated", [("WWW-Authenticate", "Bearer")]
+        )
+    if not principal.allows_predict(model):
+        raise ProtocolError(403, f"this key may not call model {model!r}", "permission_denied")
+    decision = check_rate(principal)
+    headers = decision.headers() if decision is not None else []
+    if decision is not None and not decision.allowed:
+        raise ProtocolError(
+            429,
+            "rate limit exceeded for this API key",
+            "rate_limited",
+            [("Retry-After", retry_after(decision)), *headers],
+        )
+    return principal, headers
+
+
+def _read_body(environ: dict, body_reader) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ProtocolError(400, "invalid Content-Length", "invalid") from None
+    if length > settings.MODELGATE_MAX_PREDICT_BODY_BYTES:
+        raise ProtocolError(
+            413,
+            f"request body of {length} bytes exceeds the limit of "
+            f"{settings.MODELGATE_MAX_PREDICT_BODY_BYTES}",
+            "too_large",
+        )
+    return body_reader(length)
+
+
+# -- resolution ---------------------------------------------------------------------------------
+def _route(model: str, deployment: str):
+    pool = get_pool()
+    route = pool.table.routes.get((model, deployment))
+    if route is None:
+        if (model, deployment) in pool.table.loading or not pool.ready:
+            raise ProtocolError(
+                503, f"{model}/{deployment} is loading", "unavailable", [("Retry-After", "1")]
+            )
+        raise ProtocolError(
+            404, f"Servable not found for request: {model}/{deployment}", "not_found"
+        )
+    return route
+
+
+def _version(model: str, number: str):
+    table = get_pool().table
+    try:
+        loaded = table.versions.get((model, int(number)))
+    except ValueError:
+        loaded = None
+    if loaded is None:
+        raise ProtocolError(
+            404, f"Servable not found for request: Specific({model}, {number})", "not_found"
+        )
+    return loaded
+
+
+def _target(model, version, label, environ):
+    """(loaded version, route or None, variant role) for a version/label/bare model path."""
+    if version is not None:
+        return _version(model, version), None, "pinned"
+    route = _route(model, label or PRODUCTION)
+    subject = environ.get("HTTP_X_MODELGATE_SUBJECT")
+    loaded, role = route.pick(subject or environ.get("_mg_key_prefix"))
+    return loaded, route, role
+
+
+# -- the batched call -----------------------------------------------------------------------
+def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool]:
+    ttl = route.config["cache_ttl_seconds"] if route is not None else 0
+    cache_key = None
+    if ttl:
+        cache_key = prediction_cache.key_for(loaded.version_id, feeds)
+        hit = prediction_cache.get(cache_key)
+        if hit is not None:
+            return hit, True
+    try:
+        outputs = loaded.batcher.submit(feeds)
+    except QueueFull as exc:
+        raise ProtocolError(
+            503,
+            "the model's queue is full; retry shortly",
+            "overloaded",
+            [("Retry-After", str(max(1, round(exc.retry_after_seconds))))],
+        ) from None
+    except BatcherClosed:
+        # The version was swapped out between routing and submit: the new table serves it.
+        raise ProtocolError(
+            503,
+            "the deployment is switching versions; retry",
+            "unavailable",
+            [("Retry-After", "1")],
+        ) from None
+    if cache_key is not None:
+        prediction_cache.set(cache_key, outputs, ttl)
+    return outputs, False
+
+
+def _publish(
+    *,
+    ids,
+    loaded,
+    route,
+    role,
+    principal,
+    protocol,
+    status,
+    started,
+    rows,
+    feeds,
+    outputs,
+    cache_hit,
+    error="",
+):
+    sample = random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
+    events.publish(
+        events.PredictionEvent(
+            prediction_ids=ids,
+            model=loaded.model_name,
+            deployment=route.name if route is not None else "",
+            deployment_id=route.deployment_id if route is not None else 0,
+            version=loaded.number,
+            version_id=loaded.version_id,
+            variant=role,
+            key_prefix=principal.prefix,
+            protocol=protocol,
+            status=status,
+            latency_ms=(time.perf_counter() - started) * 1000.0,
+            rows=rows,
+            batch_size=rows,
+            cache_hit=cache_hit,
+            ts=time.time(),
+            inputs={k: v.tolist() for k, v in feeds.items()} if sample and feeds else None,
+            outputs={k: v.tolist() for k, v in outputs.items()} if sample and outputs else None,
+            error=error,
+        )
+    )
+
+
+def _prediction_ids(rows: int) -> list[str]:
+    request_id = os.urandom(10).hex()
+    return [f"{request_id}-{i}" for i in range(rows)] if rows else [request_id]
+
+
+def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
+    outputs, hit = _infer(loaded, route, feeds, rows)
+    ids = _prediction_ids(rows)
+    _publish(
+        ids=ids,
+        loaded=loaded,
+        route=route,
+        role=role,
+        principal=principal,
+        protocol=protocol,
+        status=200,
+        started=started,
+        rows=rows,
+        feeds=feeds,
+        outputs=outputs,
+        cache_hit=hit,
+    )
+    if route is not None and route.shadow is not None:
+        _mirror(route, feeds, rows, principal, protocol)
+    return outputs, ids
+
+
+def _mirror(route, feeds, rows, principal, protocol) -> None:
+    """Send a copy to the shadow variant without waiting; its answer is only logged."""
+    from serving.shadow import mirror
+
+    mirror(route, feeds, rows, principal, protocol, _publish)
+
+
+# -- the three protocols ----------------------------------------------------------------------
+def _native(match, environ, body_reader) -> Reply:
+    started = time.perf_counter()
+    model, deployment = match["model"], match["deployment"]
+    principal, rate_headers = _authenticate(environ, model)
+    environ["_mg_key_prefix"] = principal.prefix
+    body = _read_body(environ, body_reader)
+    loaded, route, role = _target(model, None, deployment, environ)
+    request = native.parse_predict(body, loaded.signature)
+    feeds, rows = check_feeds(
+        loaded.signature, request.feeds, max_rows=route.config["max_request_rows"]
+    )
+    outputs, ids = _serve("native", loaded, route, role, principal, feeds, rows, started)
+    payload = native.format_predict(
+        outputs,
+        loaded.signature,
+        model=model,
+        version=loaded.number,
+        deployment=deployment,
+        prediction_ids=ids,
+    )
+    return Reply(200, payload, rate_headers)
+
+
+def _tfserving(method, match, environ, body_reader) -> Reply:
+    model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
+    principal, rate_headers = _authenticate(environ, model)
+    environ["_mg_key_prefix"] = principal.prefix
+    if tail in (":classify", ":regress"):
+        raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
+    if tail == ":predict":
+        _require(method, "POST")
+        started = time.perf_counter()
+        body = _read_body(environ, body_reader)
+        loaded, route, role = _target(model, version, label, environ)
+        request = tfserving.parse_predict(body, loaded.signature)
+        limit = route.config["max_request_rows"] if route is not None else 1024
+        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
+        outputs, ids = _serve("tfserving", loaded, route, role, principal, feeds, rows, started)
+        payload = tfserving.format_predict(outputs, loaded.signature, request.layout)
+        return Reply(200, payload, [("X-Prediction-Id", ids[0].rsplit("-", 1)[0]), *rate_headers])
+    _require(method, "GET")
+    loaded, _, _ = _target(model, version, label, environ)
+    if tail == "/metadata":
+        return Reply(200, tfserving.metadata_body(model, loaded.number, loaded.signature))
+    return Reply(200, tfserving.status_body(loaded.number, "AVAILABLE"))
+
+
+def _oip(method, match, environ, body_reader) -> Reply:
+    model, version, tail = match["model"], match["version"], match["tail"]
+    principal, rate_headers = _authenticate(environ, model)
+    environ["_mg_key_prefix"] = principal.prefix
+    if tail == "/infer":
+        _require(method, "POST")
+        started = time.perf_counter()
+        body = _read_body(environ, body_reader)
+        loaded, route, role = _target(model, version, None, environ)
+        header_length = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
+        try:
+            header_length = int(header_length) if header_length is not None else None
+        except ValueError:
+            raise ProtocolError(400, "invalid Inference-Header-Content-Length", "invalid") from None
+        request = oip.parse_infer(body, header_length, loaded.signature)
+        limit = route.config["max_request_rows"] if route is not None else 1024
+        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
+        outputs, ids = _serve("oip", loaded, route, role, principal, feeds, rows, started)
+        payload, headers = oip.format_infer(
+            model, str(loaded.number), request, outputs, loaded.signature
+        )
+        content_type = headers.pop("Content-Type", JSON) if isinstance(headers, dict) else JSON
+        extra = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        return Reply(
+            200,
+            payload,
+            [*extra, ("X-Prediction-Id", ids[0].rsplit("-", 1)[0]), *rate_headers],
+            content_type,
+        )
+    _require(method, "GET")
+    loaded, _, _ = _target(model, version, None, environ)
+    if tail == "/ready":
+        return Reply(200, oip.ready_body())
+    versions = sorted({str(n) for (m, n) in get_pool().table.versions if m == model}, key=int)
+    platform = "tensorflow_savedmodel" if loaded.fmt == "savedmodel" else "tensorflow_keras"
+    return Reply(200, oip.model_metadata_body(model, versions, platform, loaded.signature))

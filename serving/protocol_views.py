@@ -1,0 +1,24 @@
+"""Django views for the prediction protocols: they only hand the request to the gateway."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.views.decorators.csrf import csrf_exempt
+
+from serving import gateway
+from serving.pool import get_pool
+
+
+@csrf_exempt
+def serve(request, **_kwargs):
+    if settings.MODELGATE_POOL_AUTOSTART:
+        get_pool().ensure_started()
+    body = request.body
+    reply = gateway.dispatch(request.method, request.path_info, request.META, lambda _n: body)
+    if reply is None:
+        return HttpResponse(b'{"error": "not found"}', status=404, content_type=gateway.JSON)
+    response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
+    for name, value in reply.headers:
+        response[name] = value
+    return response

@@ -1,0 +1,58 @@
+"""Modelgate's own predict endpoint: `POST /api/v1/models/<m>/deployments/<d>/predict`.
+
+The request takes TF Serving's shapes (`instances`, one item per row, or `inputs` keyed by input
+name) so a client can move between the two without reshaping data; the answer names what served
+it and carries one prediction id per row, for feedback and audit.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from accounts.errors import InvalidInput
+from serving.protocols import jsonio
+from serving.protocols.tfserving import (
+    PredictRequest,
+    feeds_from_document,
+    json_value,
+    output_names,
+    rows_of,
+)
+
+FIELDS = ("instances", "inputs")
+
+
+def parse_predict(body: bytes, signature: dict) -> PredictRequest:
+    """Parse `{"instances": [...]}` or `{"inputs": {...}}` into raw feeds keyed by input name."""
+    document = jsonio.loads(body)
+    unknown = sorted(key for key in document if key not in FIELDS)
+    if unknown:
+        raise InvalidInput(f"unknown field {unknown[0]!r}; the body takes 'instances' or 'inputs'")
+    feeds, layout = feeds_from_document(document, signature)
+    return PredictRequest(feeds, layout)
+
+
+def format_predict(
+    outputs: dict[str, Any],
+    signature: dict,
+    *,
+    model: str,
+    version: int,
+    deployment: str,
+    prediction_ids: list[str],
+) -> bytes:
+    """The answer: one prediction per row (a value, or an object for a multi-output model)."""
+    names = output_names(outputs, signature)
+    if len(names) == 1:
+        predictions: Any = json_value(names[0], outputs[names[0]])
+    else:
+        predictions = rows_of(outputs, names)
+    return jsonio.dumps(
+        {
+            "model": model,
+            "deployment": deployment,
+            "version": version,
+            "predictions": predictions,
+            "prediction_ids": list(prediction_ids),
+        }
+    )

@@ -1,0 +1,48 @@
+"""Shadow traffic: a copy of each request goes to the shadow variant; its answer is only logged."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+logger = logging.getLogger(__name__)
+
+_executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shadow")
+_pending = threading.BoundedSemaphore(256)  # never let shadow work pile up behind the primary
+
+
+def mirror(route, feeds, rows, principal, protocol, publish) -> bool:
+    """Queue the shadow call; False when the shadow backlog is full (the copy is skipped)."""
+    if not _pending.acquire(blocking=False):
+        return False
+    shadow = route.shadow
+
+    def run() -> None:
+        started = time.perf_counter()
+        try:
+            outputs = shadow.batcher.submit(feeds)
+            status, error = 200, ""
+        except Exception as exc:  # the shadow's failure is data, not the caller's problem
+            outputs, status, error = {}, 500, f"{type(exc).__name__}: {exc}"
+        finally:
+            _pending.release()
+        publish(
+            ids=[],
+            loaded=shadow,
+            route=route,
+            role="shadow",
+            principal=principal,
+            protocol=protocol,
+            status=status,
+            started=started,
+            rows=rows,
+            feeds=feeds,
+            outputs=outputs,
+            cache_hit=False,
+            error=error,
+        )
+
+    _executor.submit(run)
+    return True

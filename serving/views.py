@@ -1,0 +1,115 @@
+"""Console pages of deployments: list, detail with history and rollback, deploy from a version."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.errors import ServiceError
+from accounts.permissions import actor_can, request_ip, role_required
+from registry import selectors as registry_selectors
+from serving import deploy, selectors
+from serving.forms import ConfigForm, DeployForm, RollbackForm, StateAtForm
+from serving.pool import get_pool
+
+
+@role_required("read")
+def deployment_list(request):
+    return render(
+        request, "serving/deployment_list.html", {"deployments": selectors.deployment_list()}
+    )
+
+
+@role_required("read")
+def deployment_detail(request, model: str, deployment: str):
+    obj = selectors.deployment_get(model, deployment)
+    state_form = StateAtForm(request.GET or None)
+    state_at = None
+    if state_form.is_valid():
+        event = deploy.deployment_state_at(obj, state_form.cleaned_data["at"])
+        state_at = {"at": state_form.cleaned_data["at"], "event": event}
+    return render(
+        request,
+        "serving/deployment_detail.html",
+        {
+            "deployment": obj,
+            "events": selectors.deployment_events(obj)[:200],
+            "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
+            "config_form": ConfigForm(instance=obj),
+            "rollback_form": RollbackForm(),
+            "state_form": state_form,
+            "state_at": state_at,
+            "pool": get_pool().stats(),
+        },
+    )
+
+
+def _service_call(request, fn, **kwargs):
+    try:
+        fn(actor=request.user, ip=request_ip(request), **kwargs)
+        return True
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return False
+
+
+@require_POST
+@role_required("deploy")
+def deploy_version(request, model: str, number: int):
+    version = registry_selectors.version_get(model, number)
+    form = DeployForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, f"Deploy failed: {form.errors.as_text()}")
+        return redirect("registry:version-detail", model, number)
+    override = form.cleaned_data["override"]
+    if override and not actor_can(request.user, None, "admin"):
+        messages.error(request, "Only an admin may override the promotion gate.")
+        return redirect("registry:version-detail", model, number)
+    name = form.cleaned_data["deployment"]
+    if _service_call(
+        request,
+        deploy.deployment_deploy,
+        model_name=model,
+        deployment_name=name,
+        version_number=version.number,
+        reason=form.cleaned_data["reason"],
+        override=override,
+    ):
+        messages.success(request, f"Deployed {model} v{number} to {name}.")
+        return redirect("serving:deployment-detail", model, name)
+    return redirect("registry:version-detail", model, number)
+
+
+@require_POST
+@role_required("deploy")
+def rollback(request, model: str, deployment: str):
+    form = RollbackForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "A rollback needs a reason.")
+    elif _service_call(
+        request,
+        deploy.deployment_rollback,
+        model_name=model,
+        deployment_name=deployment,
+        reason=form.cleaned_data["reason"],
+        to_event_id=form.cleaned_data["to_event"],
+    ):
+        messages.success(request, f"Rolled back {model}/{deployment}.")
+    return redirect("serving:deployment-detail", model, deployment)
+
+
+@require_POST
+@role_required("deploy")
+def configure(request, model: str, deployment: str):
+    obj = selectors.deployment_get(model, deployment)
+    form = ConfigForm(request.POST, instance=selectors.deployment_get(model, deployment))
+    if not form.is_valid():
+        messages.error(request, f"Invalid settings: {form.errors.as_text()}")
+    else:
+        changes = {f: form.cleaned_data[f] for f in form.changed_data}
+        if changes and _service_call(
+            request, deploy.deployment_configure, deployment=obj, changes=changes
+        ):
+            messages.success(request, "Settings saved; every replica picks them up.")
+    return redirect("serving:deployment-detail", model, deployment)

@@ -1,0 +1,109 @@
+"""Shared fixtures: the personas (alice owns, bob is a teammate, charlie is an outsider) and
+small deterministic Keras models built on the spot."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_storage(settings, tmp_path):
+    """Each test gets its own artifact and dataset store so file assertions are exact."""
+    settings.MODELGATE_ARTIFACT_ROOT = tmp_path / "artifacts"
+    settings.MODELGATE_DATASET_ROOT = tmp_path / "datasets"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "uploads")
+    Path(settings.FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+
+
+@pytest.fixture
+def make_user(db):
+    from accounts.services import user_create
+
+    def _make(username: str, role: str = "viewer", password: str = "correct horse battery"):
+        return user_create(username=username, password=password, role=role)
+
+    return _make
+
+
+@pytest.fixture
+def alice(make_user):
+    """A deployer: registers, validates, deploys."""
+    return make_user("alice", "deployer")
+
+
+@pytest.fixture
+def bob(make_user):
+    """A viewer on the same team: reads everything, changes nothing."""
+    return make_user("bob", "viewer")
+
+
+@pytest.fixture
+def charlie(make_user):
+    """An admin."""
+    return make_user("charlie", "admin")
+
+
+def build_small_model(seed: int = 0, n_features: int = 4):
+    """A tiny binary classifier: features(float32, n) -> score(float32, 1)."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    inputs = keras.Input(shape=(n_features,), name="features")
+    hidden = keras.layers.Dense(8, activation="relu")(inputs)
+    outputs = keras.layers.Dense(1, activation="sigmoid", name="score")(hidden)
+    return keras.Model(inputs, outputs)
+
+
+def build_multi_io_model(seed: int = 0):
+    """Two inputs, two outputs: for named-input and multi-output protocol paths."""
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    a = keras.Input(shape=(4,), name="features")
+    b = keras.Input(shape=(2,), name="extra")
+    hidden = keras.layers.Dense(8, activation="relu")(keras.layers.Concatenate()([a, b]))
+    score = keras.layers.Dense(1, activation="sigmoid", name="score")(hidden)
+    logits = keras.layers.Dense(3, name="logits")(hidden)
+    return keras.Model([a, b], [score, logits])
+
+
+@pytest.fixture(scope="session")
+def keras_model_file(tmp_path_factory) -> Path:
+    """A `.keras` file of the small classifier."""
+    path = tmp_path_factory.mktemp("models") / "small.keras"
+    build_small_model().save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def keras_model_file_v2(tmp_path_factory) -> Path:
+    """A different `.keras` file (other weights) with the same signature."""
+    path = tmp_path_factory.mktemp("models") / "small-v2.keras"
+    build_small_model(seed=1).save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def multi_io_model_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("models") / "multi.keras"
+    build_multi_io_model().save(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def savedmodel_dir(tmp_path_factory) -> Path:
+    """The small classifier exported as a TensorFlow SavedModel directory."""
+    path = tmp_path_factory.mktemp("models") / "small-savedmodel"
+    build_small_model().export(str(path), verbose=False)
+    return path
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
