@@ -203,6 +203,18 @@ def _client_proc(port, path, body, key, threads, warmup_until, deadline, queue):
     queue.put((latencies, errors))
 
 
+def _cpu_seconds(proc) -> float:
+    """CPU of the server and its worker processes (granian forks its workers)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        try:
+            times = p.cpu_times()
+            total += times.user + times.system
+        except Exception:  # a child that just exited
+            pass
+    return total
+
+
 def drive(
     port: int,
     kind: str,
@@ -231,9 +243,9 @@ def drive(
     for w in workers:
         w.start()
     time.sleep(max(0.0, warmup_until - time.perf_counter()))
-    cpu_start = sum(server.cpu_times()[:2])
+    cpu_start = _cpu_seconds(server)
     results = [queue.get() for _ in workers]
-    cpu_used = sum(server.cpu_times()[:2]) - cpu_start
+    cpu_used = _cpu_seconds(server) - cpu_start
     for w in workers:
         w.join()
     latencies = sorted(x for lat, _ in results for x in lat)

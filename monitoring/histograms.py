@@ -12,9 +12,33 @@ from collections.abc import Sequence
 # Upper edges in milliseconds. Finer under 5 ms, where a healthy model spends its time; the last
 # bucket (above the last edge) is open-ended.
 EDGES_MS: tuple[float, ...] = (
-    0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0,
-    7.5, 10.0, 15.0, 20.0, 30.0, 50.0, 75.0, 100.0, 150.0, 250.0, 500.0,
-    1000.0, 2500.0, 5000.0, 10000.0,
+    0.25,
+    0.5,
+    0.75,
+    1.0,
+    1.25,
+    1.5,
+    2.0,
+    2.5,
+    3.0,
+    3.5,
+    4.0,
+    5.0,
+    7.5,
+    10.0,
+    15.0,
+    20.0,
+    30.0,
+    50.0,
+    75.0,
+    100.0,
+    150.0,
+    250.0,
+    500.0,
+    1000.0,
+    2500.0,
+    5000.0,
+    10000.0,
 )
 N_BUCKETS = len(EDGES_MS) + 1
 
@@ -25,7 +49,7 @@ def bucket_index(latency_ms: float) -> int:
 
 
 def bucket_bounds(index: int) -> tuple[float, float]:
-    """Lower and upper edge of bucket `index`; the open last bucket is given twice its lower edge."""
+    """Lower and upper edge of bucket `index`; the open last bucket ends at twice its lower edge."""
     lower = EDGES_MS[index - 1] if index > 0 else 0.0
     upper = EDGES_MS[index] if index < len(EDGES_MS) else EDGES_MS[-1] * 2
     return lower, upper
@@ -67,7 +91,9 @@ def percentile(counts: Sequence[int], q: float) -> float | None:
     return bucket_bounds(N_BUCKETS - 1)[1]
 
 
-def percentiles(counts: Sequence[int], qs: Sequence[float] = (50, 95, 99)) -> dict[str, float | None]:
+def percentiles(
+    counts: Sequence[int], qs: Sequence[float] = (50, 95, 99)
+) -> dict[str, float | None]:
     """{"p50": ..., "p95": ..., "p99": ...} for the given histogram."""
     return {f"p{q:g}": percentile(counts, q) for q in qs}
 

@@ -10,9 +10,9 @@ SQLite both speak it), summed per group in Python first so a statement touches e
 from __future__ import annotations
 
 import logging
-from bisect import bisect_left
 import os
 import zlib
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,12 +30,37 @@ logger = logging.getLogger(__name__)
 LOG_CHUNK = 1000
 ROLLUP_CHUNK = 500
 STREAM_GROUP = "monitoring"
-LOG_COLUMNS = ("request_id", "ts", "model", "deployment", "deployment_id", "version",
-               "version_id", "variant", "key_prefix", "protocol", "status", "latency_ms", "rows",
-               "batch_size", "cache_hit", "shadow", "error", "inputs", "outputs")
+LOG_COLUMNS = (
+    "request_id",
+    "ts",
+    "model",
+    "deployment",
+    "deployment_id",
+    "version",
+    "version_id",
+    "variant",
+    "key_prefix",
+    "protocol",
+    "status",
+    "latency_ms",
+    "rows",
+    "batch_size",
+    "cache_hit",
+    "shadow",
+    "error",
+    "inputs",
+    "outputs",
+)
 METRIC_KEY = ("deployment_id", "resolution", "bucket_start", "version", "variant")
-METRIC_SUMS = ("count", "errors", "latency_sum_ms", "batch_size_sum", "rows", "cache_hits",
-               *BUCKET_FIELDS)
+METRIC_SUMS = (
+    "count",
+    "errors",
+    "latency_sum_ms",
+    "batch_size_sum",
+    "rows",
+    "cache_hits",
+    *BUCKET_FIELDS,
+)
 KEY_KEY = ("key_prefix", "resolution", "bucket_start", "model", "deployment", "status")
 KEY_SUMS = ("count", "errors", "latency_sum_ms", *BUCKET_FIELDS)
 
@@ -83,10 +108,23 @@ def _json(value) -> str | None:
 
 def _log_row(event: PredictionEvent, request_id: str, keep_payload: bool, adapt) -> tuple:
     return (
-        request_id, adapt(datetime.fromtimestamp(event.ts, UTC)), event.model, event.deployment,
-        event.deployment_id, event.version, event.version_id, event.variant, event.key_prefix,
-        event.protocol, event.status, float(event.latency_ms), event.rows, event.batch_size,
-        bool(event.cache_hit), bool(event.shadow), event.error or "",
+        request_id,
+        adapt(datetime.fromtimestamp(event.ts, UTC)),
+        event.model,
+        event.deployment,
+        event.deployment_id,
+        event.version,
+        event.version_id,
+        event.variant,
+        event.key_prefix,
+        event.protocol,
+        event.status,
+        float(event.latency_ms),
+        event.rows,
+        event.batch_size,
+        bool(event.cache_hit),
+        bool(event.shadow),
+        event.error or "",
         _json(event.inputs) if keep_payload else None,
         _json(event.outputs) if keep_payload else None,
     )
@@ -100,10 +138,11 @@ def _insert_logs(rows: list[tuple]) -> set[str]:
     inserted: set[str] = set()
     with connection.cursor() as cursor:
         for start in range(0, len(rows), LOG_CHUNK):
-            chunk = rows[start:start + LOG_CHUNK]
-            sql = (f"INSERT INTO {table} ({columns}) VALUES "
-                   f"{', '.join([placeholder] * len(chunk))} "
-                   f"ON CONFLICT (request_id) DO NOTHING RETURNING request_id")
+            chunk = rows[start : start + LOG_CHUNK]
+            # Identifiers come from model metadata; every value is a bound parameter.
+            values = ", ".join([placeholder] * len(chunk))
+            sql = f"INSERT INTO {table} ({columns}) VALUES {values} "  # noqa: S608
+            sql += "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
             cursor.execute(sql, [value for row in chunk for value in row])
             inserted.update(r[0] for r in cursor.fetchall())
     return inserted
@@ -150,7 +189,7 @@ def _coarsen(groups: dict[tuple, list], time_index: int) -> dict[int, dict[tuple
         coarse: dict[tuple, list] = {}
         for key, sums in groups.items():
             start = key[time_index] // resolution * resolution
-            ckey = key[:time_index] + (start,) + key[time_index + 1:]
+            ckey = key[:time_index] + (start,) + key[time_index + 1 :]
             total = coarse.get(ckey)
             if total is None:
                 coarse[ckey] = list(sums)
@@ -170,16 +209,16 @@ def _upsert(model, key_columns: Sequence[str], sum_columns: Sequence[str], rows:
     columns = [*key_columns, *sum_columns]
     updates = ", ".join(f"{qn(c)} = {table}.{qn(c)} + excluded.{qn(c)}" for c in sum_columns)
     placeholder = "(" + ", ".join(["%s"] * len(columns)) + ")"
+    names = ", ".join(qn(c) for c in columns)
+    keys = ", ".join(qn(c) for c in key_columns)
     rows.sort(key=lambda r: r[: len(key_columns)])  # one lock order for concurrent ingesters
     with connection.cursor() as cursor:
         for start in range(0, len(rows), ROLLUP_CHUNK):
-            chunk = rows[start:start + ROLLUP_CHUNK]
-            cursor.execute(
-                f"INSERT INTO {table} ({', '.join(qn(c) for c in columns)}) VALUES "
-                f"{', '.join([placeholder] * len(chunk))} "
-                f"ON CONFLICT ({', '.join(qn(c) for c in key_columns)}) DO UPDATE SET {updates}",
-                [value for row in chunk for value in row],
-            )
+            chunk = rows[start : start + ROLLUP_CHUNK]
+            values = ", ".join([placeholder] * len(chunk))
+            sql = f"INSERT INTO {table} ({names}) VALUES {values} "  # noqa: S608
+            sql += f"ON CONFLICT ({keys}) DO UPDATE SET {updates}"
+            cursor.execute(sql, [value for row in chunk for value in row])
 
 
 def _rollup_rows(levels: dict[int, dict[tuple, list]], time_index: int, adapt) -> list[tuple]:
@@ -187,8 +226,9 @@ def _rollup_rows(levels: dict[int, dict[tuple, list]], time_index: int, adapt) -
     for resolution, groups in levels.items():
         for key, sums in groups.items():
             start = adapt(datetime.fromtimestamp(key[time_index], UTC))
-            rows.append(key[:time_index] + (int(resolution), start) + key[time_index + 1:]
-                        + tuple(sums))
+            rows.append(
+                key[:time_index] + (int(resolution), start) + key[time_index + 1 :] + tuple(sums)
+            )
     return rows
 
 
@@ -203,8 +243,13 @@ def ingest_events(events: Sequence[PredictionEvent]) -> IngestResult:
         return IngestResult(received=len(events), ingested=0, duplicates=0)
     rates = _sample_rates({e.deployment_id for e in by_id.values() if e.deployment_id})
     rows = [
-        _log_row(e, rid, (e.inputs is not None or e.outputs is not None)
-                 and _keeps_payload(rid, rates.get(e.deployment_id, 1.0)), adapt)
+        _log_row(
+            e,
+            rid,
+            (e.inputs is not None or e.outputs is not None)
+            and _keeps_payload(rid, rates.get(e.deployment_id, 1.0)),
+            adapt,
+        )
         for rid, e in by_id.items()
     ]
     with transaction.atomic():
@@ -212,11 +257,11 @@ def ingest_events(events: Sequence[PredictionEvent]) -> IngestResult:
         fresh = [by_id[rid] for rid in inserted]
         metrics, keys = _aggregate(fresh)
         # Group keys carry the minute at index 1; rollup rows put the resolution before it.
-        _upsert(MetricRollup, METRIC_KEY, METRIC_SUMS,
-                _rollup_rows(_coarsen(metrics, 1), 1, adapt))
+        _upsert(MetricRollup, METRIC_KEY, METRIC_SUMS, _rollup_rows(_coarsen(metrics, 1), 1, adapt))
         _upsert(KeyRollup, KEY_KEY, KEY_SUMS, _rollup_rows(_coarsen(keys, 1), 1, adapt))
-    return IngestResult(received=len(events), ingested=len(fresh),
-                        duplicates=len(events) - len(fresh))
+    return IngestResult(
+        received=len(events), ingested=len(fresh), duplicates=len(events) - len(fresh)
+    )
 
 
 # -- sinks and the Redis stream ----------------------------------------------------------------
@@ -267,8 +312,14 @@ def _ingest_entries(client, entries) -> int:
     return len(events)
 
 
-def drain_stream(*, client=None, consumer: str | None = None, count: int = 5000,
-                 max_batches: int = 50, claim_idle_ms: int = 60_000) -> int:
+def drain_stream(
+    *,
+    client=None,
+    consumer: str | None = None,
+    count: int = 5000,
+    max_batches: int = 50,
+    claim_idle_ms: int = 60_000,
+) -> int:
     """Ingest what waits in the Redis stream (stuck pending entries first); returns events done."""
     if client is None:
         from django_redis import get_redis_connection
@@ -279,9 +330,14 @@ def drain_stream(*, client=None, consumer: str | None = None, count: int = 5000,
     done = 0
     cursor = "0-0"
     while True:
-        cursor, claimed, *_ = client.xautoclaim(STREAM_KEY, STREAM_GROUP, consumer,
-                                                min_idle_time=claim_idle_ms, start_id=cursor,
-                                                count=count)
+        cursor, claimed, *_ = client.xautoclaim(
+            STREAM_KEY,
+            STREAM_GROUP,
+            consumer,
+            min_idle_time=claim_idle_ms,
+            start_id=cursor,
+            count=count,
+        )
         done += _ingest_entries(client, claimed)
         if cursor in (b"0-0", "0-0"):
             break

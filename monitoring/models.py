@@ -100,8 +100,14 @@ class KeyRollup(_BucketCounts):
     class Meta:
         constraints = [
             models.UniqueConstraint(
-                fields=["key_prefix", "resolution", "bucket_start", "model", "deployment",
-                        "status"],
+                fields=[
+                    "key_prefix",
+                    "resolution",
+                    "bucket_start",
+                    "model",
+                    "deployment",
+                    "status",
+                ],
                 name="unique_key_rollup",
             )
         ]
@@ -117,24 +123,31 @@ class SloPolicy(models.Model):
         "serving.Deployment", on_delete=models.CASCADE, related_name="slo_policy"
     )
     p95_ms = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0.01), MaxValueValidator(600_000)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.01), MaxValueValidator(600_000)],
         help_text="Highest acceptable p95 latency in milliseconds (blank: not judged).",
     )
     error_rate_pct = models.FloatField(
-        null=True, blank=True, validators=[MinValueValidator(0.0), MaxValueValidator(100.0)],
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0.0), MaxValueValidator(100.0)],
         help_text="Highest acceptable error rate in percent (blank: not judged).",
     )
     min_requests = models.PositiveIntegerField(
-        default=100, validators=[MinValueValidator(1)],
+        default=100,
+        validators=[MinValueValidator(1)],
         help_text="Requests the new version must have served before it is judged.",
     )
     auto_rollback = models.BooleanField(default=False)
     window_minutes = models.PositiveIntegerField(
-        default=15, validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
+        default=15,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60)],
         help_text="How far back after a deploy the check looks.",
     )
     payload_sample_rate = models.FloatField(
-        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        default=1.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of requests whose inputs and outputs are kept in the prediction log.",
     )
     updated_at = models.DateTimeField(auto_now=True)
@@ -146,8 +159,14 @@ class SloPolicy(models.Model):
         return {field: getattr(self, field) for field in SLO_FIELDS}
 
 
-SLO_FIELDS = ("p95_ms", "error_rate_pct", "min_requests", "auto_rollback", "window_minutes",
-              "payload_sample_rate")
+SLO_FIELDS = (
+    "p95_ms",
+    "error_rate_pct",
+    "min_requests",
+    "auto_rollback",
+    "window_minutes",
+    "payload_sample_rate",
+)
 
 
 class Alert(models.Model):
@@ -160,11 +179,18 @@ class Alert(models.Model):
     message = models.TextField()
     metrics = models.JSONField(default=dict, blank=True)
     judged_event = models.ForeignKey(
-        "serving.DeploymentEvent", null=True, blank=True, on_delete=models.SET_NULL,
-        related_name="+", help_text="The deploy whose version was judged.",
+        "serving.DeploymentEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The deploy whose version was judged.",
     )
     rollback_event = models.ForeignKey(
-        "serving.DeploymentEvent", null=True, blank=True, on_delete=models.SET_NULL,
+        "serving.DeploymentEvent",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
         related_name="+",
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)

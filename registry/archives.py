@@ -80,9 +80,10 @@ def _extract_zip(path: Path, dest: Path, budget: _Budget) -> None:
         for info in archive.infolist():
             budget.entry()
             rel = _safe_relative(info.filename)
-            mode = info.external_attr >> 16
-            if mode and not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                kind = "symlink" if stat.S_ISLNK(mode) else "special file"
+            # Unix file type bits, when the zip was made on Unix; 0 means "a plain entry".
+            file_type = stat.S_IFMT(info.external_attr >> 16)
+            if file_type not in (0, stat.S_IFREG, stat.S_IFDIR):
+                kind = "symlink" if file_type == stat.S_IFLNK else "special file"
                 raise InvalidInput(
                     f"unsafe archive entry {info.filename!r}: a {kind} is not allowed"
                 )
@@ -150,28 +151,28 @@ def savedmodel_root(extracted: Path) -> Path:
 
 
 def pack_directory(source: Path, target: Path) -> None:
-    """A reproducible .tar.gz of source (sorted entries, zeroed times and owners)."""
+    """A reproducible .tar.gz of source's files (sorted, zeroed times and owners). Directories
+    are implied by the file paths: a zip often omits empty ones, and the bytes must not differ."""
 
     def normalise(info: tarfile.TarInfo) -> tarfile.TarInfo:
         info.mtime = 0
         info.uid = info.gid = 0
         info.uname = info.gname = ""
-        info.mode = 0o755 if info.isdir() else 0o644
+        info.mode = 0o644
         return info
 
+    files: list[str] = []
+    for dirpath, dirnames, filenames in os.walk(source):
+        base = Path(dirpath)
+        for name in dirnames + filenames:
+            full = base / name
+            if full.is_symlink() or not (full.is_file() or full.is_dir()):
+                raise InvalidInput(f"{full.relative_to(source)} is a link or a special file")
+        files.extend((base / name).relative_to(source).as_posix() for name in filenames)
     with (
         open(target, "wb") as raw,
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0, compresslevel=6) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.PAX_FORMAT) as tar,
     ):
-        for dirpath, dirnames, filenames in os.walk(source):
-            dirnames.sort()
-            base = Path(dirpath)
-            rel_dir = base.relative_to(source)
-            for name in dirnames:
-                tar.add(base / name, arcname=str(rel_dir / name), recursive=False, filter=normalise)
-            for name in sorted(filenames):
-                full = base / name
-                if full.is_symlink() or not full.is_file():
-                    raise InvalidInput(f"{rel_dir / name} is not a regular file")
-                tar.add(full, arcname=str(rel_dir / name), recursive=False, filter=normalise)
+        for rel in sorted(files):
+            tar.add(source / rel, arcname=rel, recursive=False, filter=normalise)

@@ -113,6 +113,8 @@ def _from_table(table, label_column: str | None) -> ParsedDataset:
         raise InvalidInput(
             f"label column {label_column!r} is not in the header ({', '.join(names)})"
         )
+    if table.num_rows == 0:
+        raise InvalidInput("the dataset has no rows")
     columns: dict[str, np.ndarray] = {}
     labels = None
     for name in names:

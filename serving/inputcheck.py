@@ -8,6 +8,7 @@ protocol, and the model only ever sees arrays of its own dtypes and shapes. Conv
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -149,10 +150,14 @@ def _floats(name: str, source: np.ndarray, target: np.dtype, dtype_name: str) ->
     with np.errstate(over="ignore"):
         array = source.astype(target, copy=False)
     # A finite value that overflows the narrower type would reach the model as +-inf.
-    if array.dtype.itemsize < source.dtype.itemsize or source.dtype.kind != "f":
-        finite = np.isfinite(array)
-        if not finite.all() and (np.isfinite(source) & ~finite).any():
-            raise InvalidInput(f"input {name!r}: a value is out of range for {dtype_name}")
+    if array.dtype.itemsize < 8 and (
+        array.dtype.itemsize < source.dtype.itemsize or source.dtype.kind != "f"
+    ):
+        # Summed in float64, a float16/32 array cannot overflow: only NaN/inf make it non-finite.
+        if array.size and not math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64)):
+            finite = np.isfinite(array)
+            if not finite.all() and (np.isfinite(source) & ~finite).any():
+                raise InvalidInput(f"input {name!r}: a value is out of range for {dtype_name}")
     return array
 
 

@@ -214,3 +214,19 @@ def test_the_prediction_cache_answers_repeated_inputs(client, deployed, predict_
     second = post(client, path, {"instances": ROWS}, predict_key).json()
     assert second["predictions"] == first["predictions"]
     assert loaded.batcher.stats()["batches"] == batches  # the model did not run again
+
+
+def test_an_over_limit_key_gets_429_with_rate_limit_headers(client, deployed, predict_key,
+                                                            settings):
+    settings.MODELGATE_DEFAULT_RATE_LIMIT = "2/m"
+    path = "/api/v1/models/churn/deployments/production/predict"
+    first = post(client, path, {"instances": ROWS}, predict_key)
+    assert first.status_code == 200
+    assert first["RateLimit-Limit"] == "2" and first["RateLimit-Remaining"] == "1"
+    assert post(client, path, {"instances": ROWS}, predict_key).status_code == 200
+    limited = post(client, path, {"instances": ROWS}, predict_key)
+    assert limited.status_code == 429
+    assert limited.json()["code"] == "rate_limited"
+    assert int(limited["Retry-After"]) >= 1 and limited["RateLimit-Remaining"] == "0"
+    tfs = post(client, "/v1/models/churn:predict", {"instances": ROWS}, predict_key)
+    assert tfs.status_code == 429 and "error" in tfs.json()

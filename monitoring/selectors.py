@@ -1,0 +1,289 @@
+"""Read paths of monitoring: windows of rollups turned into series, predictions, alerts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+
+from accounts.errors import InvalidInput, NotFound
+from monitoring.constants import DEFAULT_WINDOW, MAX_CUSTOM_WINDOW, WINDOWS, Resolution
+from monitoring.histograms import N_BUCKETS, merge, percentiles
+from monitoring.models import BUCKET_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog
+
+
+@dataclass(frozen=True)
+class Window:
+    """A time range to chart, with the rollup resolution to read and the chart step."""
+
+    name: str
+    start: datetime
+    end: datetime
+    resolution: int
+    step: int
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "resolution_seconds": self.resolution,
+            "step_seconds": self.step,
+        }
+
+
+def _plan(span: timedelta) -> tuple[int, int]:
+    """(resolution, step) in seconds: enough points to see a change, few enough to draw fast."""
+    if span <= timedelta(hours=3):
+        return Resolution.MINUTE, 60
+    if span <= timedelta(hours=36):
+        return Resolution.MINUTE, 300
+    if span <= timedelta(days=60):
+        return Resolution.HOUR, 3600
+    return Resolution.DAY, 86400
+
+
+def _parse_time(value: str, label: str) -> datetime:
+    parsed = parse_datetime(value.strip()) if value else None
+    if parsed is None:
+        raise InvalidInput(f"{label} must be an ISO 8601 date-time like 2025-01-31T12:00:00Z")
+    return parsed if timezone.is_aware(parsed) else parsed.replace(tzinfo=UTC)
+
+
+def window_resolve(
+    window: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    *,
+    now: datetime | None = None,
+) -> Window:
+    """A named window (15m, 1h, 24h, 7d) ending now, or a custom start..end."""
+    now = now or timezone.now()
+    name = window or ("custom" if start else DEFAULT_WINDOW)
+    if name == "custom":
+        begin = _parse_time(start or "", "start")
+        finish = _parse_time(end, "end") if end else now
+        if finish <= begin:
+            raise InvalidInput("end must be after start")
+        if finish - begin > MAX_CUSTOM_WINDOW:
+            raise InvalidInput(f"a custom window may span at most {MAX_CUSTOM_WINDOW.days} days")
+    elif name in WINDOWS:
+        begin, finish = now - WINDOWS[name], now
+    else:
+        choices = ", ".join([*WINDOWS, "custom"])
+        raise InvalidInput(f"unknown window {name!r}; choose one of {choices}")
+    resolution, step = _plan(finish - begin)
+    return Window(name, begin, finish, int(resolution), step)
+
+
+def _floor(moment: datetime, seconds: int) -> datetime:
+    epoch = int(moment.timestamp()) // seconds * seconds
+    return datetime.fromtimestamp(epoch, UTC)
+
+
+def _figures(
+    count: int,
+    errors: int,
+    latency_sum: float,
+    hist: list[int],
+    *,
+    seconds: float,
+    batch_sum: int | None = None,
+    cache_hits: int | None = None,
+) -> dict:
+    figures = {
+        "requests": count,
+        "errors": errors,
+        "rps": count / seconds if seconds else 0.0,
+        "error_rate_pct": 100.0 * errors / count if count else None,
+        "mean_ms": latency_sum / count if count else None,
+        **percentiles(hist),
+    }
+    if batch_sum is not None:
+        figures["avg_batch_size"] = batch_sum / count if count else None
+    if cache_hits is not None:
+        figures["cache_hit_pct"] = 100.0 * cache_hits / count if count else None
+    return figures
+
+
+def _window_rows(model, filters: dict, window: Window, fields: tuple[str, ...]):
+    return (
+        model.objects.filter(
+            resolution=window.resolution,
+            bucket_start__gte=_floor(window.start, window.resolution),
+            bucket_start__lt=window.end,
+            **filters,
+        )
+        .order_by("bucket_start")
+        .values_list("bucket_start", *fields, *BUCKET_FIELDS)
+    )
+
+
+def _series(rows, n_labels: int, n_sums: int, window: Window) -> dict[tuple, dict[int, list]]:
+    """Sum rows into {labels: {step_start_epoch: [sums..., buckets...]}}."""
+    out: dict[tuple, dict[int, list]] = {}
+    for row in rows:
+        labels = row[1 : 1 + n_labels]
+        step = int(row[0].timestamp()) // window.step * window.step
+        steps = out.setdefault(labels, {})
+        acc = steps.get(step)
+        values = row[1 + n_labels :]
+        if acc is None:
+            steps[step] = list(values)
+        else:
+            for i, value in enumerate(values):
+                acc[i] += value
+    return out
+
+
+def _points(steps: dict[int, list], window: Window, *, metric: bool) -> tuple[list, dict]:
+    points, total = [], [0] * ((6 if metric else 3) + N_BUCKETS)
+    for start in sorted(steps):
+        sums = steps[start]
+        for i, value in enumerate(sums):
+            total[i] += value
+        points.append(
+            {
+                "t": datetime.fromtimestamp(start, UTC).isoformat(),
+                **_summary(sums, window.step, metric=metric),
+            }
+        )
+    span = max((window.end - window.start).total_seconds(), 1.0)
+    return points, _summary(total, span, metric=metric)
+
+
+def _summary(sums: list, seconds: float, *, metric: bool) -> dict:
+    if metric:
+        count, errors, lat, batch, _rows, hits = sums[:6]
+        return _figures(
+            count, errors, lat, sums[6:], seconds=seconds, batch_sum=batch, cache_hits=hits
+        )
+    count, errors, lat = sums[:3]
+    return _figures(count, errors, lat, sums[3:], seconds=seconds)
+
+
+def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
+    """Per version x variant series (rate, percentiles, errors, batch size, cache hits) of one
+    deployment over `window`, from rollups only, plus the window's totals."""
+    rows = _window_rows(
+        MetricRollup,
+        {"deployment_id": deployment_id},
+        window,
+        (
+            "version",
+            "variant",
+            "count",
+            "errors",
+            "latency_sum_ms",
+            "batch_size_sum",
+            "rows",
+            "cache_hits",
+        ),
+    )
+    grouped = _series(rows, 2, 6, window)
+    series, overall = [], []
+    for (version, variant), steps in sorted(grouped.items()):
+        points, totals = _points(steps, window, metric=True)
+        series.append(
+            {
+                "version": version,
+                "variant": variant,
+                "label": f"v{version} {variant}",
+                "points": points,
+                "totals": totals,
+            }
+        )
+        overall.extend(steps.values())
+    merged = [sum(col) for col in zip(*overall, strict=True)] if overall else [0] * (6 + N_BUCKETS)
+    span = max((window.end - window.start).total_seconds(), 1.0)
+    return {
+        "window": window.as_dict(),
+        "series": series,
+        "totals": _summary(merged, span, metric=True),
+    }
+
+
+def key_metrics(*, key_prefix: str, window: Window) -> dict:
+    """One API key's calls by deployment and status over `window`, with latency percentiles."""
+    rows = _window_rows(
+        KeyRollup,
+        {"key_prefix": key_prefix},
+        window,
+        ("model", "deployment", "status", "count", "errors", "latency_sum_ms"),
+    )
+    grouped = _series(rows, 3, 3, window)
+    series, overall = [], []
+    for (model, deployment, status), steps in sorted(grouped.items()):
+        points, totals = _points(steps, window, metric=False)
+        series.append(
+            {
+                "model": model,
+                "deployment": deployment,
+                "status": status,
+                "label": f"{model}/{deployment or '-'} {status}",
+                "points": points,
+                "totals": totals,
+            }
+        )
+        overall.extend(steps.values())
+    merged = [sum(col) for col in zip(*overall, strict=True)] if overall else [0] * (3 + N_BUCKETS)
+    span = max((window.end - window.start).total_seconds(), 1.0)
+    return {
+        "window": window.as_dict(),
+        "series": series,
+        "totals": _summary(merged, span, metric=False),
+    }
+
+
+def version_figures(
+    *, deployment_id: int, versions: list[int], since: datetime, until: datetime
+) -> dict:
+    """Requests, error rate and percentiles of some versions of a deployment between two times,
+    from minute rollups (what the SLO check judges)."""
+    rows = (
+        MetricRollup.objects.filter(
+            deployment_id=deployment_id,
+            resolution=Resolution.MINUTE,
+            version__in=versions,
+            bucket_start__gte=_floor(since, 60),
+            bucket_start__lt=until,
+        )
+        .exclude(variant="shadow")
+        .values_list("count", "errors", "latency_sum_ms", *BUCKET_FIELDS)
+    )
+    count = errors = 0
+    latency = 0.0
+    hists = []
+    for row in rows:
+        count += row[0]
+        errors += row[1]
+        latency += row[2]
+        hists.append(row[3:])
+    seconds = max((until - since).total_seconds(), 1.0)
+    return _figures(count, errors, latency, merge(*hists), seconds=seconds)
+
+
+def prediction_get(prediction_id: str) -> tuple[PredictionLog, int]:
+    """The logged request behind a prediction id (`<request_id>-<row>`), and the row number."""
+    request_id, _, row = prediction_id.rpartition("-")
+    if not request_id or not row.isdigit():
+        request_id, row = prediction_id, "0"
+    log = PredictionLog.objects.filter(request_id=request_id).first()
+    if log is None or int(row) >= max(log.rows, 1):
+        raise NotFound(f"prediction {prediction_id!r} not found (or past its retention)")
+    return log, int(row)
+
+
+def recent_errors(*, key_prefix: str, limit: int = 20):
+    return PredictionLog.objects.filter(key_prefix=key_prefix, status__gte=400).order_by("-ts")[
+        :limit
+    ]
+
+
+def alerts_open():
+    """Unresolved alerts, newest first (the dashboard shows them)."""
+    return Alert.objects.filter(resolved_at__isnull=True).select_related(
+        "deployment__model", "rollback_event"
+    )
