@@ -43,6 +43,14 @@ class ApiKey(models.Model):
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Limits as text ("100/m", "20/s", "10000/d", "300000/mo"); blank: the role's ceiling applies.
+    rate_limit = models.CharField(max_length=20, blank=True, default="")
+    burst_limit = models.CharField(max_length=20, blank=True, default="")
+    quota = models.CharField(max_length=20, blank=True, default="")
+    # Rotation: the old secret keeps working until previous_valid_until, then stops.
+    previous_hashed_secret = models.CharField(max_length=64, blank=True, default="")
+    previous_valid_until = models.DateTimeField(null=True, blank=True)
+    rotated_at = models.DateTimeField(null=True, blank=True)
 
     objects = ApiKeyQuerySet.as_manager()
 
@@ -63,6 +71,22 @@ class ApiKey(models.Model):
         if self.is_expired:
             return "expired"
         return "active"
+
+
+class RoleLimits(models.Model):
+    """The most a role's keys may be allowed: admins set these; blank means no ceiling."""
+
+    role = models.CharField(max_length=16, choices=Role.choices, unique=True)
+    max_rate = models.CharField(max_length=20, blank=True, default="")
+    max_burst = models.CharField(max_length=20, blank=True, default="")
+    max_quota = models.CharField(max_length=20, blank=True, default="")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name_plural = "role limits"
+
+    def __str__(self) -> str:
+        return f"{self.role}: rate {self.max_rate or '-'}, quota {self.max_quota or '-'}"
 
 
 class AuditEntry(models.Model):

@@ -21,6 +21,7 @@ from django.core.cache import caches
 from django_ratelimit.core import _get_window, _make_cache_key, _split_rate
 
 GROUP = "modelgate.predict"
+QUOTA_GROUP = "modelgate.quota"
 MAX_CHUNK = 64
 
 
@@ -33,6 +34,7 @@ class RateDecision:
     remaining: int
     reset_seconds: int
     period: int
+    code: str = "rate_limited"  # what a refusal answers: rate_limited or quota_exceeded
 
     def headers(self) -> list[tuple[str, str]]:
         """IETF RateLimit headers: the draft-7 trio plus the newer Policy/RateLimit pair."""
@@ -79,6 +81,19 @@ class LeasedLimiter:
         limit, period = _split_rate(rate)
         window = _get_window(value, period)
         reset = max(1, int(window - time.time()))
+        return self.hit_window(value, rate, limit, window, period, reset)
+
+    def hit_window(
+        self,
+        value: str,
+        rate: str,
+        limit: int,
+        window: int,
+        period: int,
+        reset: int,
+        code: str = "rate_limited",
+    ) -> RateDecision:
+        """Count one request in an explicit window (calendar quotas use their own windows)."""
         key = (value, rate)
         with self._lock:
             lease = self._leases.get(key)
@@ -88,9 +103,9 @@ class LeasedLimiter:
                     self._forget_old(window)
             if lease.tokens > 0:
                 lease.tokens -= 1
-                return RateDecision(True, limit, _remaining(limit, lease), reset, period)
+                return RateDecision(True, limit, _remaining(limit, lease), reset, period, code)
             if lease.exhausted:
-                return RateDecision(False, limit, 0, reset, period)
+                return RateDecision(False, limit, 0, reset, period, code)
             chunk = chunk_for(limit, lease.counter)
         counter = self._lease(value, rate, window, period, chunk)
         granted = max(0, min(chunk, limit - (counter - chunk)))
@@ -98,9 +113,9 @@ class LeasedLimiter:
             lease.counter = max(lease.counter, counter)
             if granted <= 0:
                 lease.exhausted = True
-                return RateDecision(False, limit, 0, reset, period)
+                return RateDecision(False, limit, 0, reset, period, code)
             lease.tokens += granted - 1
-            return RateDecision(True, limit, _remaining(limit, lease), reset, period)
+            return RateDecision(True, limit, _remaining(limit, lease), reset, period, code)
 
     def _lease(self, value: str, rate: str, window: int, period: int, chunk: int) -> int:
         """Add `chunk` to django-ratelimit's counter for this window; returns the new count."""
@@ -128,6 +143,7 @@ def _remaining(limit: int, lease: _Lease) -> int:
 
 
 _limiter = LeasedLimiter()
+_quota_limiter = LeasedLimiter(QUOTA_GROUP)
 
 
 def rate_limit_hit(value: str, rate: str) -> RateDecision:
@@ -135,6 +151,28 @@ def rate_limit_hit(value: str, rate: str) -> RateDecision:
     return _limiter.hit(value, rate)
 
 
+def quota_hit(value: str, quota: str, *, now: float | None = None) -> RateDecision:
+    """Count one request against a calendar-day or calendar-month quota ("10000/d", "5000/mo")."""
+    from accounts.limits import quota_parts, quota_window
+
+    limit, unit = quota_parts(quota)
+    start, reset = quota_window(unit, time.time() if now is None else now)
+    period = 86400 if unit == "d" else 31 * 86400
+    # The counter lives a little longer than its window so the key page can read it at the edge.
+    return _quota_limiter.hit_window(value, quota, limit, start, period, reset, "quota_exceeded")
+
+
+def quota_used(value: str, quota: str, *, now: float | None = None) -> int:
+    """Requests counted (leased, so an upper bound) against the quota in its current window."""
+    from accounts.limits import quota_parts, quota_window
+
+    _, unit = quota_parts(quota)
+    start, _ = quota_window(unit, time.time() if now is None else now)
+    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    return int(cache.get(_make_cache_key(QUOTA_GROUP, start, quota, value, None)) or 0)
+
+
 def reset_rate_limits() -> None:
     """Forget this process's leases (tests)."""
     _limiter.reset()
+    _quota_limiter.reset()

@@ -15,6 +15,13 @@ CHARTS = (
 PERCENTILE_DASH = {"p50": "solid", "p95": "dash", "p99": "dot"}
 
 
+def _json(fig: go.Figure) -> str:
+    """Figure JSON safe inside a <script type="application/json"> block: `<`, `>` and `&` only
+    occur inside JSON strings, where their \\u escapes mean the same."""
+    text = pio.to_json(fig, validate=False, engine="orjson")
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
 def _layout(title: str, unit: str, window: dict) -> dict:
     return {
         "title": {"text": title, "font": {"size": 14}},
@@ -88,7 +95,7 @@ def deployment_figures(metrics: dict, events: list[dict]) -> dict[str, str]:
             else:
                 fig.add_trace(_line(series, "cache_hit_pct", label))
         _event_marks(fig, events)
-        figures[name] = pio.to_json(fig, validate=False, engine="orjson")
+        figures[name] = _json(fig)
     return figures
 
 
@@ -100,8 +107,8 @@ def key_figures(metrics: dict) -> dict[str, str]:
         calls.add_trace(_line(series, "rps", series["label"]))
         latency.add_trace(_line(series, "p95", series["label"]))
     return {
-        "calls": pio.to_json(calls, validate=False, engine="orjson"),
-        "latency": pio.to_json(latency, validate=False, engine="orjson"),
+        "calls": _json(calls),
+        "latency": _json(latency),
     }
 
 

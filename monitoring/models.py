@@ -70,7 +70,6 @@ class MetricRollup(_BucketCounts):
     """Traffic of one deployment x version x variant within one minute, hour or day."""
 
     deployment_id = models.IntegerField()
-    model = models.CharField(max_length=100)
     version = models.IntegerField()
     variant = models.CharField(max_length=16)
     batch_size_sum = models.BigIntegerField(default=0)

@@ -6,21 +6,15 @@ temp file behind.
 
 from __future__ import annotations
 
-import json
-import math
-import os
-import re
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import URLValidator
 from django.db import transaction
 from django.db.models import Max
 
 from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, PayloadTooLarge
+from accounts.errors import Conflict, InvalidInput
 from registry import modelio
 from registry.archives import archive_kind, extract_archive, pack_directory, savedmodel_root
 from registry.artifacts import artifact_store_file, max_archive_files, max_upload_bytes
@@ -29,7 +23,6 @@ from registry.constants import (
     ENV_VAR_NAME_RE,
     ENVIRONMENT_NAME_RE,
     MEMORY_LIMIT_RE,
-    MODEL_NAME_RE,
     VERSION_RE,
     VERSION_TRANSITIONS,
     ArtifactFormat,
@@ -37,122 +30,19 @@ from registry.constants import (
     VersionState,
 )
 from registry.datasets import dataset_check_signature, dataset_format, dataset_parse
+from registry.inputs import (
+    artifact_format,
+    check_model_name,
+    check_size,
+    clean_metrics,
+    clean_run_url,
+    clean_tags,
+    resolve_dataset,
+    resolve_environment,
+)
 from registry.models import Dataset, EnvironmentSpec, ModelVersion, RegisteredModel
 from registry.selectors import dataset_inputs, dataset_load  # noqa: F401  (re-exported)
 from registry.storage import blob_store, copy_limited, discard_stored_files_on_error, work_dir
-
-MAX_TAGS = 50
-TAG_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:/=+-]{0,63}$")
-
-
-# --- input checks ------------------------------------------------------------------------------
-
-
-def _upload_size(upload: Any) -> int | None:
-    if isinstance(upload, str | os.PathLike):
-        try:
-            return os.path.getsize(upload)
-        except OSError as exc:
-            raise InvalidInput(f"cannot read {upload}: {exc.strerror}") from exc
-    return getattr(upload, "size", None)
-
-
-def _check_size(upload: Any, what: str) -> None:
-    size, limit = _upload_size(upload), max_upload_bytes()
-    if size is not None and size > limit:
-        raise PayloadTooLarge(f"the {what} is {size} bytes; the limit is {limit} bytes")
-
-
-def _check_model_name(name: str) -> str:
-    name = (name or "").strip()
-    if not MODEL_NAME_RE.match(name):
-        raise InvalidInput(
-            f"invalid model name {name!r}: use 1-100 lowercase letters, digits, '-' or '_', "
-            "starting with a letter or digit"
-        )
-    return name
-
-
-def _clean_tags(tags) -> list[str]:
-    if isinstance(tags, str):
-        tags = tags.split(",")
-    cleaned: list[str] = []
-    for tag in tags or ():
-        tag = str(tag).strip()
-        if not tag:
-            continue
-        if not TAG_RE.match(tag):
-            raise InvalidInput(f"invalid tag {tag!r}: up to 64 letters, digits and _.:/=+-")
-        if tag not in cleaned:
-            cleaned.append(tag)
-    if len(cleaned) > MAX_TAGS:
-        raise InvalidInput(f"at most {MAX_TAGS} tags")
-    return cleaned
-
-
-def _clean_metrics(metrics) -> dict[str, float]:
-    if metrics in (None, ""):
-        return {}
-    if isinstance(metrics, str):
-        try:
-            metrics = json.loads(metrics)
-        except ValueError as exc:
-            raise InvalidInput(f"training_metrics is not valid JSON: {exc}") from exc
-    if not isinstance(metrics, dict):
-        raise InvalidInput('training_metrics must be a JSON object such as {"accuracy": 0.93}')
-    cleaned = {}
-    for key, value in metrics.items():
-        number = isinstance(value, int | float) and not isinstance(value, bool)
-        if not number or not math.isfinite(value):
-            raise InvalidInput(f"training metric {key!r} must be a finite number, got {value!r}")
-        cleaned[str(key)] = value
-    return cleaned
-
-
-def _clean_run_url(url: str) -> str:
-    url = (url or "").strip()
-    if url:
-        try:
-            URLValidator(schemes=["http", "https"])(url)
-        except ValidationError:
-            raise InvalidInput(f"run_url {url!r} is not an http(s) URL") from None
-    return url
-
-
-def _resolve_environment(environment) -> EnvironmentSpec | None:
-    if environment in (None, ""):
-        return None
-    if isinstance(environment, EnvironmentSpec):
-        return environment
-    spec = EnvironmentSpec.objects.filter(name=str(environment)).first()
-    if spec is None:
-        raise InvalidInput(f"environment {environment!r} does not exist")
-    return spec
-
-
-def _resolve_dataset(dataset, role: str) -> Dataset | None:
-    if dataset in (None, ""):
-        return None
-    if isinstance(dataset, Dataset):
-        return dataset
-    try:
-        found = Dataset.objects.filter(pk=int(dataset)).first()
-    except (TypeError, ValueError):
-        found = None
-    if found is None:
-        raise InvalidInput(f"{role} dataset {dataset!r} does not exist")
-    return found
-
-
-def _artifact_format(filename: str) -> str:
-    if filename.lower().endswith(".keras"):
-        return ArtifactFormat.KERAS
-    if archive_kind(filename):
-        return ArtifactFormat.SAVEDMODEL
-    raise InvalidInput(
-        f"unsupported artifact file {filename!r}: upload a .keras file or a SavedModel directory "
-        "packed as .zip, .tar.gz or .tgz"
-    )
 
 
 def _load_model(path: Path, fmt: str) -> dict[str, str | dict]:
@@ -216,20 +106,20 @@ def version_register(
 ) -> ModelVersion:
     """Register a new version of model_name (creating the model) from a .keras file or a
     SavedModel archive; the signature is read from the artifact."""
-    model_name = _check_model_name(model_name)
-    fmt = _artifact_format(filename or "")
-    tags = _clean_tags(tags)
-    metrics = _clean_metrics(training_metrics)
-    run_url = _clean_run_url(run_url)
+    model_name = check_model_name(model_name)
+    fmt = artifact_format(filename or "")
+    tags = clean_tags(tags)
+    metrics = clean_metrics(training_metrics)
+    run_url = clean_run_url(run_url)
     source_commit = (source_commit or "").strip()
     if len(source_commit) > 100:
         raise InvalidInput("source_commit is longer than 100 characters")
     if task not in (None, "") and task not in Task.values:
         raise InvalidInput(f"task must be one of {', '.join(Task.values)}")
-    environment = _resolve_environment(environment)
-    holdout = _resolve_dataset(holdout_dataset, "holdout")
-    reference = _resolve_dataset(reference_dataset, "reference")
-    _check_size(upload, "artifact")
+    environment = resolve_environment(environment)
+    holdout = resolve_dataset(holdout_dataset, "holdout")
+    reference = resolve_dataset(reference_dataset, "reference")
+    check_size(upload, "artifact")
 
     with work_dir(settings.FILE_UPLOAD_TEMP_DIR) as work:
         stored_file, facts = _prepare_artifact(upload, filename, fmt, work)
@@ -405,7 +295,7 @@ def dataset_create(
     if not name or len(name) > 100:
         raise InvalidInput("a dataset needs a name of 1-100 characters")
     fmt = dataset_format(filename or "")
-    _check_size(upload, "dataset")
+    check_size(upload, "dataset")
     with work_dir(settings.FILE_UPLOAD_TEMP_DIR) as work:
         local = work / f"data.{fmt}"
         with open(local, "wb") as out:

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import orjson
 
@@ -50,7 +50,8 @@ class PredictionEvent:
     extra: dict = field(default_factory=dict)
 
     def to_json(self) -> bytes:
-        return orjson.dumps(asdict(self), option=orjson.OPT_SERIALIZE_NUMPY)
+        # orjson serializes dataclasses natively, ~20x faster than dataclasses.asdict().
+        return orjson.dumps(self, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
 Sink = Callable[[list[PredictionEvent]], None]

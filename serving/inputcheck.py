@@ -149,15 +149,17 @@ def _integers(name: str, source: np.ndarray, target: np.dtype, dtype_name: str) 
 def _floats(name: str, source: np.ndarray, target: np.dtype, dtype_name: str) -> np.ndarray:
     with np.errstate(over="ignore"):
         array = source.astype(target, copy=False)
-    # A finite value that overflows the narrower type would reach the model as +-inf.
-    if array.dtype.itemsize < 8 and (
-        array.dtype.itemsize < source.dtype.itemsize or source.dtype.kind != "f"
+    narrowed = array.dtype.itemsize < source.dtype.itemsize or source.dtype.kind != "f"
+    # A finite value that overflows float16/32 would reach the model as +-inf. Summed in float64
+    # such an array cannot overflow, so one reduction finds any NaN/inf and only then we look.
+    if (
+        narrowed
+        and array.dtype.itemsize < 8
+        and array.size
+        and not math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64))
+        and (np.isfinite(source) & ~np.isfinite(array)).any()
     ):
-        # Summed in float64, a float16/32 array cannot overflow: only NaN/inf make it non-finite.
-        if array.size and not math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64)):
-            finite = np.isfinite(array)
-            if not finite.all() and (np.isfinite(source) & ~finite).any():
-                raise InvalidInput(f"input {name!r}: a value is out of range for {dtype_name}")
+        raise InvalidInput(f"input {name!r}: a value is out of range for {dtype_name}")
     return array
 
 

@@ -22,6 +22,7 @@ MAX_DEPTH = 64
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _TOKENS = {"nan": b"NaN", "inf": b"Infinity", "-inf": b"-Infinity"}
+_PLAIN = frozenset({str, int, bool, type(None), bytes})
 
 
 def loads(body: bytes) -> dict[str, Any]:
@@ -95,15 +96,35 @@ def _default(value: Any) -> Any:
 
 
 def _with_tokens(obj: Any) -> Any:
-    """Replace values holding non-finite floats by orjson Fragments carrying the tokens."""
-    if isinstance(obj, np.ndarray):
+    """Replace values holding non-finite floats by orjson Fragments carrying the tokens.
+
+    Containers are copied only where something changed: this runs on every answer.
+    """
+    kind = type(obj)
+    if kind in _PLAIN:
+        return obj
+    if kind is np.ndarray:
         if obj.dtype.kind != "f" or all_finite(obj):
             return obj
         return orjson.Fragment(_array_with_tokens(obj))
-    if isinstance(obj, dict):
-        return {key: _with_tokens(value) for key, value in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_with_tokens(value) for value in obj]
+    if kind is dict:
+        changed = None
+        for key, value in obj.items():
+            if type(value) not in _PLAIN:
+                fixed = _with_tokens(value)
+                if fixed is not value:
+                    changed = changed if changed is not None else dict(obj)
+                    changed[key] = fixed
+        return obj if changed is None else changed
+    if kind is list or kind is tuple:
+        items = None
+        for index, value in enumerate(obj):
+            if type(value) not in _PLAIN:
+                fixed = _with_tokens(value)
+                if fixed is not value:
+                    items = items if items is not None else list(obj)
+                    items[index] = fixed
+        return obj if items is None else items
     if isinstance(obj, float | np.floating) and not math.isfinite(obj):
         return orjson.Fragment(_TOKENS[repr(float(obj))])
     return obj
@@ -111,8 +132,8 @@ def _with_tokens(obj: Any) -> Any:
 
 def all_finite(array: np.ndarray) -> bool:
     """Whether a float array holds no NaN or infinity (one cheap reduction)."""
-    if array.size == 0:
-        return True
+    if array.size <= 8:  # numpy's per-call overhead dominates tiny arrays (a single row)
+        return all(map(math.isfinite, array.ravel().tolist()))
     if array.dtype.itemsize < 8:
         # Summed in float64 a narrower float cannot overflow: only a NaN or inf shows.
         return math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64))

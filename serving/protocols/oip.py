@@ -41,6 +41,9 @@ DATATYPES = {
     "BYTES": "string",
 }
 SIGNATURE_DATATYPES = {dtype: datatype for datatype, dtype in DATATYPES.items()}
+_BY_DTYPE = {
+    numpy_dtype(dtype): datatype for datatype, dtype in DATATYPES.items() if datatype != "BYTES"
+}
 UNSUPPORTED_PARAMETERS = ("shared_memory_region", "classification")
 _LENGTH = struct.Struct("<I")
 
@@ -66,6 +69,9 @@ def datatype_of(dtype_name: str) -> str:
 
 def array_datatype(array: np.ndarray) -> str:
     """The OIP datatype of a numpy array; strings of any kind are BYTES."""
+    datatype = _BY_DTYPE.get(array.dtype)  # dtype.name is slow enough to matter per request
+    if datatype is not None:
+        return datatype
     if array.dtype.kind in "OSU":
         return "BYTES"
     return datatype_of(array.dtype.name)

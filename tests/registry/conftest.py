@@ -42,7 +42,9 @@ def files_under(root) -> list[str]:
     root = Path(root)
     if not root.exists():
         return []
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink())
+    return sorted(
+        str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() or p.is_symlink()
+    )
 
 
 def assert_nothing_left():
@@ -115,8 +117,11 @@ def npz_dataset(tmp_path):
         rng = np.random.default_rng(1)
         path = tmp_path / "data" / name
         path.parent.mkdir(exist_ok=True)
-        np.savez(path, x=rng.normal(size=(rows, width)).astype("float32"),
-                 y=rng.integers(0, 2, size=rows))
+        np.savez(
+            path,
+            x=rng.normal(size=(rows, width)).astype("float32"),
+            y=rng.integers(0, 2, size=rows),
+        )
         return path
 
     return _make

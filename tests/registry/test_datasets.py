@@ -34,8 +34,9 @@ def test_it_reads_an_npz_with_features_and_labels(alice, npz_dataset):
 @pytest.mark.django_db
 def test_it_reads_a_csv_with_a_label_column(alice, write_file):
     path = write_file("data.csv", b"a,b,target\n1,2.5,0\n3,4.5,1\n5,6.5,1\n")
-    dataset = dataset_create(name="csv", upload=path, filename="data.csv", label_column="target",
-                             actor=alice)
+    dataset = dataset_create(
+        name="csv", upload=path, filename="data.csv", label_column="target", actor=alice
+    )
     assert dataset.schema == {
         "features": [{"name": "a", "dtype": "int64"}, {"name": "b", "dtype": "float64"}],
         "label": "target",
@@ -84,8 +85,13 @@ def test_it_rejects_bad_datasets_and_leaves_nothing(alice, write_file, case):
     name, data, message = BAD[case]
     label = "z" if case == "missing label" else None
     with pytest.raises(InvalidInput) as caught:
-        dataset_create(name="bad", upload=write_file(name, data), filename=name, actor=alice,
-                       label_column=label)
+        dataset_create(
+            name="bad",
+            upload=write_file(name, data),
+            filename=name,
+            actor=alice,
+            label_column=label,
+        )
     assert message in caught.value.message
     assert_nothing_left()
 
@@ -104,20 +110,34 @@ def test_it_matches_named_columns_to_a_multi_input_model(alice, multi_io_model_f
     path = tmp_path / "multi.npz"
     rng = np.random.default_rng(0)
     # Named arrays become named columns (feats_0.., extra_0..); `feats` matches no input.
-    np.savez(path, extra=rng.normal(size=(6, 2)).astype("float32"),
-             feats=rng.normal(size=(6, 4)).astype("float32"), y=np.arange(6))
+    np.savez(
+        path,
+        extra=rng.normal(size=(6, 2)).astype("float32"),
+        feats=rng.normal(size=(6, 4)).astype("float32"),
+        y=np.arange(6),
+    )
     bad = dataset_create(name="m", upload=path, filename="m.npz", actor=alice)
     with pytest.raises(InvalidInput, match="no columns for input 'features'"):
-        version_register(model_name="multi", upload=multi_io_model_file, filename="m.keras",
-                         actor=alice, reference_dataset=bad)
+        version_register(
+            model_name="multi",
+            upload=multi_io_model_file,
+            filename="m.keras",
+            actor=alice,
+            reference_dataset=bad,
+        )
 
     csv = tmp_path / "multi.csv"
     header = "features_0,features_1,features_2,features_3,extra_0,extra_1,y"
     rows = "\n".join(",".join(str(v) for v in range(i, i + 7)) for i in range(3))
     csv.write_text(f"{header}\n{rows}\n")
     good = dataset_create(name="m", upload=csv, filename="m.csv", label_column="y", actor=alice)
-    version = version_register(model_name="multi", upload=multi_io_model_file,
-                               filename="m.keras", actor=alice, reference_dataset=good)
+    version = version_register(
+        model_name="multi",
+        upload=multi_io_model_file,
+        filename="m.keras",
+        actor=alice,
+        reference_dataset=good,
+    )
     feeds, labels = dataset_inputs(good, version.signature)
     assert feeds["features"].shape == (3, 4) and feeds["extra"].shape == (3, 2)
     np.testing.assert_array_equal(feeds["extra"][0], [4, 5])

@@ -10,7 +10,9 @@ from registry.services import environment_create
 
 DIGEST = "sha256:" + "a" * 64
 GOOD = {
-    "name": "tf-cpu", "python": "3.11", "tensorflow": "2.21.0",
+    "name": "tf-cpu",
+    "python": "3.11",
+    "tensorflow": "2.21.0",
     "base_image": f"docker.io/library/python:3.11-slim@{DIGEST}",
 }
 
@@ -18,8 +20,12 @@ GOOD = {
 @pytest.mark.django_db
 def test_it_creates_an_environment(alice):
     spec = environment_create(
-        **GOOD, actor=alice, env_vars={"TF_CPP_MIN_LOG_LEVEL": "2"}, cpu_limit=2,
-        memory_limit="4Gi", extra_packages=["numpy==2.1.3"],
+        **GOOD,
+        actor=alice,
+        env_vars={"TF_CPP_MIN_LOG_LEVEL": "2"},
+        cpu_limit=2,
+        memory_limit="4Gi",
+        extra_packages=["numpy==2.1.3"],
     )
     assert spec.env_vars == {"TF_CPP_MIN_LOG_LEVEL": "2"}
     assert (spec.cpu_limit, spec.memory_limit, spec.gpu_count) == (2.0, "4Gi", 0)
@@ -29,8 +35,13 @@ def test_it_creates_an_environment(alice):
 @pytest.mark.django_db
 @pytest.mark.parametrize(
     "image",
-    ["python:3.11", "python@sha256:abc", f"python@{DIGEST.upper()}", f"python:latest@sha1:{'a' * 40}",
-     ""],
+    [
+        "python:3.11",
+        "python@sha256:abc",
+        f"python@{DIGEST.upper()}",
+        f"python:latest@sha1:{'a' * 40}",
+        "",
+    ],
 )
 def test_it_requires_a_base_image_pinned_by_digest(alice, image):
     with pytest.raises(InvalidInput, match="base_image must be pinned by digest"):

@@ -11,7 +11,7 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from tests.registry.conftest import assert_nothing_left, files_under, tar_of, tar_with, zip_of
+from tests.registry.conftest import assert_nothing_left, files_under, tar_of, tar_with
 
 URL = "/api/v1/models/churn/versions"
 
@@ -43,31 +43,73 @@ def _post(client, auth, name: str, data: bytes, **fields):
 
 
 CASES = {
-    "not a model": ("m.keras", lambda sm: b"this is not a keras file" * 10, 400,
-                    "not a TensorFlow SavedModel or Keras model"),
-    "archive without a savedmodel": ("m.zip", lambda sm: _zip_with([("README.txt", b"hi")]), 400,
-                                     "not a TensorFlow SavedModel or Keras model"),
-    "corrupt zip": ("m.zip", lambda sm: b"PK\x03\x04 definitely broken" * 20, 400,
-                    "corrupt or truncated archive"),
-    "truncated tar.gz": ("m.tar.gz", lambda sm: tar_of(sm)[: len(tar_of(sm)) // 2], 400,
-                         "corrupt or truncated archive"),
-    "dot-dot path in tar": ("m.tgz", lambda sm: tar_with([(_info("../evil.txt"), b"x")]), 400,
-                            "'..' in a path is not allowed"),
-    "dot-dot path in zip": ("m.zip", lambda sm: _zip_with([("a/../../evil.txt", b"x")]), 400,
-                            "'..' in a path is not allowed"),
-    "absolute path in tar": ("m.tgz", lambda sm: tar_with([(_info("/tmp/evil.txt"), b"x")]),
-                             400, "absolute paths are not allowed"),
-    "absolute path in zip": ("m.zip", lambda sm: _zip_with([("/tmp/evil.txt", b"x")]), 400,
-                             "absolute paths are not allowed"),
-    "symlink in tar": ("m.tgz", lambda sm: tar_with(
-        [(_info("saved_model.pb", tarfile.SYMTYPE, "/etc/passwd"), None)]), 400,
-        "links are not allowed"),
-    "hardlink in tar": ("m.tgz", lambda sm: tar_with(
-        [(_info("saved_model.pb", tarfile.LNKTYPE, "/etc/passwd"), None)]), 400,
-        "links are not allowed"),
+    "not a model": (
+        "m.keras",
+        lambda sm: b"this is not a keras file" * 10,
+        400,
+        "not a TensorFlow SavedModel or Keras model",
+    ),
+    "archive without a savedmodel": (
+        "m.zip",
+        lambda sm: _zip_with([("README.txt", b"hi")]),
+        400,
+        "not a TensorFlow SavedModel or Keras model",
+    ),
+    "corrupt zip": (
+        "m.zip",
+        lambda sm: b"PK\x03\x04 definitely broken" * 20,
+        400,
+        "corrupt or truncated archive",
+    ),
+    "truncated tar.gz": (
+        "m.tar.gz",
+        lambda sm: tar_of(sm)[: len(tar_of(sm)) // 2],
+        400,
+        "corrupt or truncated archive",
+    ),
+    "dot-dot path in tar": (
+        "m.tgz",
+        lambda sm: tar_with([(_info("../evil.txt"), b"x")]),
+        400,
+        "'..' in a path is not allowed",
+    ),
+    "dot-dot path in zip": (
+        "m.zip",
+        lambda sm: _zip_with([("a/../../evil.txt", b"x")]),
+        400,
+        "'..' in a path is not allowed",
+    ),
+    "absolute path in tar": (
+        "m.tgz",
+        lambda sm: tar_with([(_info("/tmp/evil.txt"), b"x")]),
+        400,
+        "absolute paths are not allowed",
+    ),
+    "absolute path in zip": (
+        "m.zip",
+        lambda sm: _zip_with([("/tmp/evil.txt", b"x")]),
+        400,
+        "absolute paths are not allowed",
+    ),
+    "symlink in tar": (
+        "m.tgz",
+        lambda sm: tar_with([(_info("saved_model.pb", tarfile.SYMTYPE, "/etc/passwd"), None)]),
+        400,
+        "links are not allowed",
+    ),
+    "hardlink in tar": (
+        "m.tgz",
+        lambda sm: tar_with([(_info("saved_model.pb", tarfile.LNKTYPE, "/etc/passwd"), None)]),
+        400,
+        "links are not allowed",
+    ),
     "symlink in zip": ("m.zip", lambda sm: _zip_symlink(), 400, "a symlink is not allowed"),
-    "device file in tar": ("m.tgz", lambda sm: tar_with([(_info("dev", tarfile.CHRTYPE), None)]),
-                           400, "device files"),
+    "device file in tar": (
+        "m.tgz",
+        lambda sm: tar_with([(_info("dev", tarfile.CHRTYPE), None)]),
+        400,
+        "device files",
+    ),
     "unsupported suffix": ("m.pkl", lambda sm: b"whatever", 400, "unsupported artifact file"),
 }
 
@@ -88,8 +130,9 @@ def test_it_rejects_an_upload_over_the_size_limit(client, deploy_auth, keras_mod
     settings.MODELGATE_MAX_UPLOAD_BYTES = 1000
     response = _post(client, deploy_auth, "m.keras", keras_model_file.read_bytes())
     assert response.status_code == 413
+    size = keras_model_file.stat().st_size
     assert response.json() == {
-        "error": f"the artifact is {keras_model_file.stat().st_size} bytes; the limit is 1000 bytes",
+        "error": f"the artifact is {size} bytes; the limit is 1000 bytes",
         "code": "too_large",
     }
     assert_nothing_left()
@@ -121,8 +164,7 @@ def test_it_rejects_an_archive_with_too_many_files(client, deploy_auth, settings
 @pytest.mark.django_db
 def test_it_rejects_a_bad_model_name(client, deploy_auth, keras_model_file):
     upload = SimpleUploadedFile("m.keras", keras_model_file.read_bytes())
-    response = client.post("/api/v1/models/Bad_Name/versions", {"artifact": upload},
-                           **deploy_auth)
+    response = client.post("/api/v1/models/Bad_Name/versions", {"artifact": upload}, **deploy_auth)
     assert response.status_code == 400
     assert "invalid model name 'Bad_Name'" in response.json()["error"]
     assert_nothing_left()
@@ -134,11 +176,17 @@ def test_it_rejects_a_dataset_that_does_not_fit_the_model(alice, keras_model_fil
     from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
     from registry.services import dataset_create, version_register
 
-    wide = dataset_create(name="wide", upload=npz_dataset(width=6), filename="wide.npz",
-                          actor=alice)
+    wide = dataset_create(
+        name="wide", upload=npz_dataset(width=6), filename="wide.npz", actor=alice
+    )
     with pytest.raises(InvalidInput) as caught:
-        version_register(model_name="churn", upload=keras_model_file, filename="m.keras",
-                         actor=alice, holdout_dataset=wide)
+        version_register(
+            model_name="churn",
+            upload=keras_model_file,
+            filename="m.keras",
+            actor=alice,
+            holdout_dataset=wide,
+        )
     assert caught.value.message == (
         "the holdout dataset does not match the model: the dataset has 6 feature columns but "
         "input 'features' takes 4 values per row (shape [-1, 4])"

@@ -19,9 +19,15 @@ SMALL_SIGNATURE_INPUTS = [{"name": "features", "dtype": "float32", "shape": [-1,
 @pytest.mark.django_db
 def test_it_registers_a_keras_file_and_reads_its_signature(alice, keras_model_file):
     version = version_register(
-        model_name="churn", upload=keras_model_file, filename="small.keras", actor=alice,
-        tags=["baseline", "nightly"], training_metrics={"accuracy": 0.9},
-        source_commit="abc123", run_url="https://ci.example.com/run/1", task="classification",
+        model_name="churn",
+        upload=keras_model_file,
+        filename="small.keras",
+        actor=alice,
+        tags=["baseline", "nightly"],
+        training_metrics={"accuracy": 0.9},
+        source_commit="abc123",
+        run_url="https://ci.example.com/run/1",
+        task="classification",
     )
     assert (version.model.name, version.number, version.format) == ("churn", 1, "keras")
     assert version.signature == {
@@ -36,7 +42,9 @@ def test_it_registers_a_keras_file_and_reads_its_signature(alice, keras_model_fi
     stored = artifact_file_path(version.artifact)
     assert stored.read_bytes() == keras_model_file.read_bytes()
     assert stored.relative_to(settings.MODELGATE_ARTIFACT_ROOT).parts[:2] == (
-        "sha256", version.artifact.sha256[:2])
+        "sha256",
+        version.artifact.sha256[:2],
+    )
     assert files_under(settings.FILE_UPLOAD_TEMP_DIR) == []
 
 
@@ -56,8 +64,9 @@ def test_it_numbers_versions_1_2_3_per_model(alice, keras_model_file, keras_mode
         version_register(model_name="churn", upload=f, filename="m.keras", actor=alice).number
         for f in (keras_model_file, keras_model_file_v2, keras_model_file)
     ]
-    other = version_register(model_name="other", upload=keras_model_file, filename="m.keras",
-                             actor=alice)
+    other = version_register(
+        model_name="other", upload=keras_model_file, filename="m.keras", actor=alice
+    )
     assert numbers == [1, 2, 3]
     assert other.number == 1
     assert RegisteredModel.objects.count() == 2
@@ -67,8 +76,9 @@ def test_it_numbers_versions_1_2_3_per_model(alice, keras_model_file, keras_mode
 def test_it_stores_the_same_bytes_once(alice, keras_model_file, keras_model_file_v2):
     v1 = version_register(model_name="a", upload=keras_model_file, filename="m.keras", actor=alice)
     v2 = version_register(model_name="b", upload=keras_model_file, filename="m.keras", actor=alice)
-    v3 = version_register(model_name="a", upload=keras_model_file_v2, filename="m.keras",
-                          actor=alice)
+    v3 = version_register(
+        model_name="a", upload=keras_model_file_v2, filename="m.keras", actor=alice
+    )
     assert v1.artifact_id == v2.artifact_id != v3.artifact_id
     assert Artifact.objects.count() == 2
     assert len(files_under(settings.MODELGATE_ARTIFACT_ROOT)) == 2
@@ -81,8 +91,9 @@ def test_it_registers_a_savedmodel_archive(alice, savedmodel_dir, write_file, pa
     top = "exported" if layout == "folder" else None
     data = tar_of(savedmodel_dir, top=top) if kind == "targz" else zip_of(savedmodel_dir, top=top)
     name = "model.tar.gz" if kind == "targz" else "model.zip"
-    version = version_register(model_name="sm", upload=write_file(name, data), filename=name,
-                               actor=alice)
+    version = version_register(
+        model_name="sm", upload=write_file(name, data), filename=name, actor=alice
+    )
     assert version.format == "savedmodel"
     assert version.framework == "tensorflow"
     assert version.signature["inputs"] == SMALL_SIGNATURE_INPUTS
@@ -92,11 +103,17 @@ def test_it_registers_a_savedmodel_archive(alice, savedmodel_dir, write_file, pa
 
 @pytest.mark.django_db
 def test_it_stores_a_savedmodel_once_whether_zipped_or_tarred(alice, savedmodel_dir, write_file):
-    zipped = version_register(model_name="sm", upload=write_file("m.zip", zip_of(savedmodel_dir)),
-                              filename="m.zip", actor=alice)
+    zipped = version_register(
+        model_name="sm",
+        upload=write_file("m.zip", zip_of(savedmodel_dir)),
+        filename="m.zip",
+        actor=alice,
+    )
     tarred = version_register(
-        model_name="sm", upload=write_file("m.tgz", tar_of(savedmodel_dir, top="inner")),
-        filename="m.tgz", actor=alice,
+        model_name="sm",
+        upload=write_file("m.tgz", tar_of(savedmodel_dir, top="inner")),
+        filename="m.tgz",
+        actor=alice,
     )
     assert zipped.number == 1 and tarred.number == 2
     assert zipped.artifact_id == tarred.artifact_id
@@ -104,8 +121,12 @@ def test_it_stores_a_savedmodel_once_whether_zipped_or_tarred(alice, savedmodel_
 
 @pytest.mark.django_db
 def test_it_gives_serving_a_loadable_path(alice, savedmodel_dir, write_file, keras_model_file):
-    sm = version_register(model_name="sm", upload=write_file("m.tgz", tar_of(savedmodel_dir)),
-                          filename="m.tgz", actor=alice)
+    sm = version_register(
+        model_name="sm",
+        upload=write_file("m.tgz", tar_of(savedmodel_dir)),
+        filename="m.tgz",
+        actor=alice,
+    )
     path = artifact_local_path(sm.artifact)
     assert path == settings.MODELGATE_ARTIFACT_ROOT / "extracted" / sm.artifact.sha256
     marker = path / "saved_model.pb"
@@ -117,17 +138,18 @@ def test_it_gives_serving_a_loadable_path(alice, savedmodel_dir, write_file, ker
     out = np.asarray(loaded.call({"features": rows})["output_0"])
     assert out.shape == (2, 1)
 
-    ks = version_register(model_name="ks", upload=keras_model_file, filename="m.keras",
-                          actor=alice)
+    ks = version_register(model_name="ks", upload=keras_model_file, filename="m.keras", actor=alice)
     keras_loaded = modelio.load(artifact_local_path(ks.artifact), ks.format)
-    np.testing.assert_allclose(np.asarray(keras_loaded.call({"features": rows})["score"]), out,
-                               rtol=1e-5)
+    np.testing.assert_allclose(
+        np.asarray(keras_loaded.call({"features": rows})["score"]), out, rtol=1e-5
+    )
 
 
 @pytest.mark.django_db
 def test_it_reads_a_multi_input_signature(alice, multi_io_model_file):
-    version = version_register(model_name="multi", upload=multi_io_model_file,
-                               filename="multi.keras", actor=alice)
+    version = version_register(
+        model_name="multi", upload=multi_io_model_file, filename="multi.keras", actor=alice
+    )
     inputs = {i["name"]: i["shape"] for i in version.signature["inputs"]}
     outputs = {o["name"]: o["shape"] for o in version.signature["outputs"]}
     assert inputs == {"features": [-1, 4], "extra": [-1, 2]}
@@ -136,8 +158,9 @@ def test_it_reads_a_multi_input_signature(alice, multi_io_model_file):
 
 @pytest.mark.django_db
 def test_it_refuses_to_change_a_version_except_its_state(alice, keras_model_file):
-    version = version_register(model_name="churn", upload=keras_model_file, filename="m.keras",
-                               actor=alice)
+    version = version_register(
+        model_name="churn", upload=keras_model_file, filename="m.keras", actor=alice
+    )
     version.tags = ["edited"]
     with pytest.raises(Conflict, match="immutable.*tags"):
         version.save()

@@ -12,8 +12,9 @@ from registry.services import version_register, version_set_state
 
 @pytest.fixture
 def version(alice, keras_model_file):
-    return version_register(model_name="churn", upload=keras_model_file, filename="m.keras",
-                            actor=alice)
+    return version_register(
+        model_name="churn", upload=keras_model_file, filename="m.keras", actor=alice
+    )
 
 
 @pytest.mark.django_db

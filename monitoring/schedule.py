@@ -1,0 +1,28 @@
+"""Every periodic schedule of Modelgate, in one place (wired into Celery beat by console)."""
+
+from __future__ import annotations
+
+import os
+
+from celery.schedules import crontab
+
+SLO_CHECK_SECONDS = float(os.environ.get("MODELGATE_SLO_CHECK_SECONDS", "30"))
+DRAIN_SECONDS = float(os.environ.get("MODELGATE_DRAIN_SECONDS", "2"))
+
+BEAT_SCHEDULE = {
+    "drain-prediction-stream": {
+        "task": "monitoring.tasks.drain_prediction_stream",
+        "schedule": DRAIN_SECONDS,
+        # A drain that waited longer than two periods is stale: the next one covers it.
+        "options": {"expires": DRAIN_SECONDS * 2},
+    },
+    "check-slos": {
+        "task": "monitoring.tasks.check_slos",
+        "schedule": SLO_CHECK_SECONDS,
+        "options": {"expires": SLO_CHECK_SECONDS},
+    },
+    "purge-prediction-logs": {
+        "task": "monitoring.tasks.purge_prediction_logs",
+        "schedule": crontab(minute=17, hour=3),
+    },
+}

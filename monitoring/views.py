@@ -1,0 +1,153 @@
+"""Console pages of monitoring: a deployment's charts and SLOs, a key's calls, one prediction."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_POST
+
+from accounts.errors import InvalidInput, NotFound, ServiceError
+from accounts.permissions import actor_can, request_ip, role_required
+from accounts.selectors import api_key_get
+from monitoring import figures, selectors, services
+from monitoring.constants import WINDOWS
+from monitoring.forms import SloForm
+from serving import selectors as serving_selectors
+from serving.models import DeploymentEvent
+
+
+def _window_or_error(request):
+    """The requested window, or (None, message) for a bad one."""
+    try:
+        return selectors.window_resolve(
+            request.GET.get("window"), request.GET.get("start"), request.GET.get("end")
+        ), ""
+    except InvalidInput as exc:
+        return None, exc.message
+
+
+def _deployment_charts(deployment, window) -> dict:
+    metrics = selectors.deployment_metrics(deployment_id=deployment.pk, window=window)
+    events = DeploymentEvent.objects.filter(
+        deployment=deployment, created_at__gte=window.start, created_at__lte=window.end
+    ).order_by("created_at")
+    figs = figures.deployment_figures(metrics, figures.event_marks(events))
+    return {
+        "metrics": metrics,
+        "window": window,
+        "figures": [
+            (name, title, mark_safe(figs[name]))  # noqa: S308 - escaped JSON
+            for name, title, _ in figures.CHARTS
+        ],
+    }
+
+
+@role_required("read")
+def deployment_page(request, model: str, deployment: str):
+    obj = serving_selectors.deployment_get(model, deployment)
+    window, error = _window_or_error(request)
+    can_deploy = actor_can(request.user, None, "deploy", model_name=model)
+    context = {
+        "deployment": obj,
+        "error": error,
+        "windows": list(WINDOWS),
+        "query": request.GET,
+        "policy": services.slo_policy_get(obj),
+        "can_deploy": can_deploy,
+        "slo_form": SloForm(instance=services.slo_policy_get(obj)) if can_deploy else None,
+        "alerts": selectors.alerts_open().filter(deployment=obj),
+    }
+    if window is not None:
+        context.update(_deployment_charts(obj, window))
+    return render(request, "monitoring/deployment.html", context, status=400 if error else 200)
+
+
+@role_required("read")
+def deployment_charts(request, model: str, deployment: str):
+    """The htmx fragment that refreshes the charts."""
+    obj = serving_selectors.deployment_get(model, deployment)
+    window, error = _window_or_error(request)
+    if window is None:
+        return render(request, "monitoring/_error.html", {"error": error}, status=400)
+    return render(request, "monitoring/_charts.html", _deployment_charts(obj, window))
+
+
+@require_POST
+@role_required("deploy")
+def slo_edit(request, model: str, deployment: str):
+    obj = serving_selectors.deployment_get(model, deployment)
+    form = SloForm(request.POST, instance=services.slo_policy_get(obj))
+    if not form.is_valid():
+        messages.error(request, f"SLO not saved: {form.errors.as_text()}")
+        return redirect("monitoring:deployment", model, deployment)
+    try:
+        services.slo_policy_update(
+            deployment=obj,
+            actor=request.user,
+            ip=request_ip(request),
+            changes={f: form.cleaned_data[f] for f in form.Meta.fields},
+        )
+        messages.success(request, "SLO saved.")
+    except ServiceError as exc:
+        messages.error(request, f"SLO not saved: {exc.message}")
+    return redirect("monitoring:deployment", model, deployment)
+
+
+@require_POST
+@role_required("deploy")
+def alert_resolve(request, alert_id: int):
+    try:
+        alert = services.alert_resolve(
+            alert_id=alert_id, actor=request.user, ip=request_ip(request)
+        )
+        messages.success(request, f"Alert on {alert.deployment} resolved.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect(request.POST.get("next") or "dashboard")
+
+
+def _key_context(request, key_id: int) -> tuple[dict, int]:
+    key = api_key_get(user=request.user, key_id=key_id)
+    window, error = _window_or_error(request)
+    context = {"key": key, "error": error, "windows": list(WINDOWS), "query": request.GET}
+    if window is not None:
+        metrics = selectors.key_metrics(key_prefix=key.prefix, window=window)
+        figs = figures.key_figures(metrics)
+        context.update(
+            {
+                "window": window,
+                "metrics": metrics,
+                "figures": [
+                    (name, name.title(), mark_safe(figs[name]))  # noqa: S308 - escaped JSON
+                    for name in ("calls", "latency")
+                ],
+                "recent_errors": selectors.recent_errors(key_prefix=key.prefix),
+            }
+        )
+    return context, 400 if error else 200
+
+
+@role_required("read")
+def key_page(request, key_id: int):
+    context, status = _key_context(request, key_id)
+    return render(request, "monitoring/key.html", context, status=status)
+
+
+@role_required("read")
+def key_charts(request, key_id: int):
+    context, status = _key_context(request, key_id)
+    template = "monitoring/_error.html" if status != 200 else "monitoring/_key_charts.html"
+    return render(request, template, context, status=status)
+
+
+@role_required("read")
+def prediction_page(request):
+    prediction_id = request.GET.get("id", "").strip()
+    context, status = {"prediction_id": prediction_id}, 200
+    if prediction_id:
+        try:
+            context["log"], context["row"] = selectors.prediction_get(prediction_id)
+        except NotFound as exc:
+            context["error"], status = exc.message, 404
+    return render(request, "monitoring/prediction.html", context, status=status)
