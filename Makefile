@@ -26,7 +26,8 @@ run: install
 	$(PY) manage.py ensure_admin && \
 	$(PY) manage.py load_demo_model && \
 	$(PY) manage.py collectstatic --noinput -v 0 && \
-	{ $(VENV)/bin/celery -A console worker -Q default,gpu -c 1 --loglevel INFO & WORKER=$$!; \
+	{ $(VENV)/bin/celery -A console worker -B -Q default,gpu -c 1 --loglevel INFO \
+	    --schedule var/celerybeat-schedule & WORKER=$$!; \
 	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
 	  echo "Modelgate console: http://127.0.0.1:$(PORT)/  (log in as admin)"; \
 	  $(VENV)/bin/granian --interface wsgi --host 127.0.0.1 --port $(PORT) \

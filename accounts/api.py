@@ -16,6 +16,7 @@ from accounts.constants import AUDIT_LIST_PAGE_SIZE
 from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanRead, request_ip, request_principal, user_role
 from accounts.schema import error_responses
+from accounts.usage import usage_today, usage_today_many
 
 
 class KeyOutputSerializer(serializers.Serializer):
@@ -29,6 +30,28 @@ class KeyOutputSerializer(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     revoked_at = serializers.DateTimeField(allow_null=True)
     last_used_at = serializers.DateTimeField(allow_null=True)
+    rate_limit = serializers.CharField(help_text="e.g. 100/m; empty: the role's ceiling.")
+    burst_limit = serializers.CharField(help_text="A short-window rate, e.g. 20/s.")
+    quota = serializers.CharField(help_text="Requests per day (10000/d) or month (300000/mo).")
+    rotated_at = serializers.DateTimeField(allow_null=True)
+    previous_valid_until = serializers.DateTimeField(
+        allow_null=True, help_text="After a rotation: when the old secret stops working."
+    )
+    requests_today = serializers.SerializerMethodField()
+
+    def get_requests_today(self, key) -> int:
+        usage = self.context.get("usage")
+        return usage.get(key.prefix, 0) if usage is not None else usage_today(key.prefix)
+
+
+def _key_body(api_key, /, **extra) -> dict:
+    return {**KeyOutputSerializer(api_key).data, **extra}
+
+
+class LimitsSerializer(serializers.Serializer):
+    rate_limit = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    burst_limit = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    quota = serializers.CharField(max_length=20, required=False, allow_blank=True)
 
 
 class KeyCreatedSerializer(KeyOutputSerializer):
@@ -49,12 +72,15 @@ class KeyListCreateApi(APIView):
     )
     def get(self, request):
         include_all = request.query_params.get("all") in ("1", "true", "yes")
-        keys = selectors.api_key_list(user=request.user, include_all=include_all)
-        return Response(KeyOutputSerializer(keys, many=True).data)
+        keys = list(selectors.api_key_list(user=request.user, include_all=include_all))
+        usage = usage_today_many([key.prefix for key in keys])
+        return Response(KeyOutputSerializer(keys, many=True, context={"usage": usage}).data)
 
-    class InputSerializer(serializers.Serializer):
+    class InputSerializer(LimitsSerializer):
         name = serializers.CharField(max_length=100)
-        scopes = serializers.ListField(child=serializers.CharField(max_length=110), min_length=1)
+        scopes = serializers.ListField(
+            child=serializers.CharField(max_length=110), min_length=1, max_length=100
+        )
         expires_at = serializers.DateTimeField(required=False, allow_null=True)
 
     @extend_schema(
@@ -79,8 +105,78 @@ class KeyListCreateApi(APIView):
             ip=request_ip(request),
             **data.validated_data,
         )
-        body = {**KeyOutputSerializer(key).data, "key": raw}
-        return Response(body, status=status.HTTP_201_CREATED)
+        return Response(_key_body(key, key=raw), status=status.HTTP_201_CREATED)
+
+
+class KeyDetailApi(APIView):
+    """One key (yours; admins: anyone's), and changes to its name and limits."""
+
+    permission_classes = [CanRead]
+
+    @extend_schema(
+        operation_id="keys_retrieve",
+        responses={200: KeyOutputSerializer, **error_responses(401, 403, 404)},
+    )
+    def get(self, request, key_id: int):
+        return Response(_key_body(selectors.api_key_get(user=request.user, key_id=key_id)))
+
+    class InputSerializer(LimitsSerializer):
+        name = serializers.CharField(max_length=100, required=False)
+
+    @extend_schema(
+        operation_id="keys_update",
+        request=InputSerializer,
+        responses={200: KeyOutputSerializer, **error_responses(400, 401, 403, 404, 409)},
+        description="Change a key's name or limits. Owners stay within their role's ceilings; "
+        "admins may set any limit on any key. An empty string removes a limit.",
+    )
+    def patch(self, request, key_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not data.validated_data:
+            raise InvalidInput("Give at least one of name, rate_limit, burst_limit, quota.")
+        key = selectors.api_key_get(user=request.user, key_id=key_id)
+        key = services.api_key_update(
+            key=key,
+            actor=request.user,
+            ip=request_ip(request),
+            principal=request_principal(request),
+            **data.validated_data,
+        )
+        return Response(_key_body(key))
+
+
+class KeyRotateApi(APIView):
+    """Issue a new secret for a key; the old one keeps working for the overlap, then stops."""
+
+    permission_classes = [CanRead]
+
+    class InputSerializer(serializers.Serializer):
+        overlap_hours = serializers.FloatField(
+            required=False,
+            min_value=0,
+            max_value=services.MAX_ROTATION_OVERLAP_HOURS,
+            default=services.DEFAULT_ROTATION_OVERLAP_HOURS,
+            help_text="How long the old secret stays valid: 0 to 168 hours, default 24.",
+        )
+
+    @extend_schema(
+        operation_id="keys_rotate",
+        request=InputSerializer,
+        responses={200: KeyCreatedSerializer, **error_responses(400, 401, 403, 404, 409)},
+    )
+    def post(self, request, key_id: int):
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        key = selectors.api_key_get(user=request.user, key_id=key_id)
+        key, raw = services.api_key_rotate(
+            key=key,
+            actor=request.user,
+            overlap_hours=data.validated_data["overlap_hours"],
+            ip=request_ip(request),
+            principal=request_principal(request),
+        )
+        return Response(_key_body(key, key=raw))
 
 
 class KeyRevokeApi(APIView):
@@ -101,7 +197,7 @@ class KeyRevokeApi(APIView):
             ip=request_ip(request),
             principal=request_principal(request),
         )
-        return Response(KeyOutputSerializer(key).data)
+        return Response(_key_body(key))
 
 
 class MeApi(APIView):

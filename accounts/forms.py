@@ -7,7 +7,7 @@ from datetime import datetime, time, timedelta
 from django import forms
 from django.utils import timezone
 
-from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Scope
+from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
 
 EXPIRY_CHOICES = [
     ("", "Never"),
@@ -30,6 +30,15 @@ class KeyCreateForm(forms.Form):
         help_text="Comma-separated model names; each adds a predict:<model> scope.",
     )
     expires_in_days = forms.ChoiceField(choices=EXPIRY_CHOICES, required=False, label="Expires")
+    rate_limit = forms.CharField(
+        required=False, max_length=20, help_text="e.g. 100/m; empty: your role's ceiling."
+    )
+    burst_limit = forms.CharField(
+        required=False, max_length=20, label="Burst", help_text="A short window, e.g. 20/s."
+    )
+    quota = forms.CharField(
+        required=False, max_length=20, help_text="e.g. 10000/d or 300000/mo; empty: none."
+    )
 
     def __init__(self, *args, role: str, **kwargs):
         super().__init__(*args, **kwargs)
@@ -51,6 +60,40 @@ class KeyCreateForm(forms.Form):
         days = data.get("expires_in_days")
         data["expires_at"] = timezone.now() + timedelta(days=int(days)) if days else None
         return data
+
+
+class KeyLimitsForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    rate_limit = forms.CharField(required=False, max_length=20, help_text="e.g. 100/m")
+    burst_limit = forms.CharField(
+        required=False, max_length=20, label="Burst", help_text="e.g. 20/s"
+    )
+    quota = forms.CharField(required=False, max_length=20, help_text="e.g. 10000/d, 300000/mo")
+
+
+OVERLAP_CHOICES = [
+    ("0", "None: the old secret stops now"),
+    ("1", "1 hour"),
+    ("24", "24 hours"),
+    ("72", "3 days"),
+    ("168", "7 days"),
+]
+
+
+class KeyRotateForm(forms.Form):
+    overlap_hours = forms.TypedChoiceField(
+        choices=OVERLAP_CHOICES,
+        coerce=float,
+        initial="24",
+        label="Keep the old secret working for",
+    )
+
+
+class RoleLimitsForm(forms.Form):
+    role = forms.ChoiceField(choices=Role.choices, widget=forms.HiddenInput)
+    max_rate = forms.CharField(required=False, max_length=20, label="Max rate")
+    max_burst = forms.CharField(required=False, max_length=20, label="Max burst")
+    max_quota = forms.CharField(required=False, max_length=20, label="Max quota")
 
 
 class AuditFilterForm(forms.Form):

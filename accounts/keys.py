@@ -71,9 +71,10 @@ class ParsedKey:
     secret: str
 
 
-def generate_key() -> tuple[str, str, str]:
-    """A fresh key: returns (raw key, prefix, hashed secret)."""
-    prefix = base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:KEY_ID_LENGTH]
+def generate_key(prefix: str | None = None) -> tuple[str, str, str]:
+    """A fresh key: returns (raw key, prefix, hashed secret). Rotation keeps the prefix."""
+    if prefix is None:
+        prefix = base64.b32encode(secrets.token_bytes(10)).decode("ascii").lower()[:KEY_ID_LENGTH]
     secret = secrets.token_urlsafe(24)[:KEY_SECRET_LENGTH]
     body = f"{KEY_PREFIX}{prefix}_{secret}"
     return body + _checksum(body), prefix, hash_secret(secret)
@@ -127,6 +128,10 @@ class KeyPrincipal:
     role: str
     scopes: frozenset[str]
     expires_at: datetime | None
+    # Effective limits: the key's own, else its role's ceiling; None means none.
+    rate_limit: str | None = None
+    burst_limit: str | None = None
+    quota: str | None = None
 
     def has_scope(self, scope: str) -> bool:
         """`admin` implies every scope; `predict` implies every `predict:<model>`."""
@@ -159,6 +164,9 @@ class _Entry:
     hashed_secret: str
     principal: KeyPrincipal | None  # None: unknown prefix, revoked key or inactive owner
     user: object | None = field(default=None, repr=False)
+    # A rotated key's old secret, valid until previous_until (a wall-clock timestamp).
+    previous_hashed_secret: str = _DUMMY_HASH
+    previous_until: float = 0.0
 
 
 _lock = threading.Lock()
@@ -191,10 +199,31 @@ def forget_keys(*, prefixes=(), user_id: int | None = None) -> None:
                 _entries.pop(prefix, None)
 
 
-def _load(prefix: str) -> _Entry:
-    from accounts.models import ApiKey
+def forget_all_keys() -> None:
+    """Drop every cached key (a role ceiling changed); pending last-used writes stay."""
+    with _lock:
+        _entries.clear()
 
-    key = ApiKey.objects.select_related("owner", "owner__profile").filter(prefix=prefix).first()
+
+def _load(prefix: str) -> _Entry:
+    from django.db.models import Exists, OuterRef, Subquery
+
+    from accounts.limits import Ceilings, default_ceilings, effective_rate
+    from accounts.models import ApiKey, RoleLimits
+
+    # The role's ceilings come in the same query: a cache miss costs one query, no more.
+    ceiling = RoleLimits.objects.filter(role=OuterRef("owner__profile__role"))
+    key = (
+        ApiKey.objects.select_related("owner", "owner__profile")
+        .annotate(
+            ceiling_row=Exists(ceiling),
+            ceiling_rate=Subquery(ceiling.values("max_rate")[:1]),
+            ceiling_burst=Subquery(ceiling.values("max_burst")[:1]),
+            ceiling_quota=Subquery(ceiling.values("max_quota")[:1]),
+        )
+        .filter(prefix=prefix)
+        .first()
+    )
     now = time.monotonic()
     if key is None:
         return _Entry(fetched_at=now, hashed_secret=_DUMMY_HASH, principal=None)
@@ -203,6 +232,12 @@ def _load(prefix: str) -> _Entry:
         return _Entry(fetched_at=now, hashed_secret=key.hashed_secret, principal=None)
     profile = getattr(owner, "profile", None)
     role = profile.role if profile else (Role.ADMIN if owner.is_superuser else Role.VIEWER)
+    if key.ceiling_row:
+        ceilings = Ceilings(
+            key.ceiling_rate or None, key.ceiling_burst or None, key.ceiling_quota or None
+        )
+    else:
+        ceilings = default_ceilings(str(role))
     principal = KeyPrincipal(
         key_id=key.pk,
         prefix=key.prefix,
@@ -211,8 +246,15 @@ def _load(prefix: str) -> _Entry:
         role=str(role),
         scopes=frozenset(key.scopes or ()),
         expires_at=key.expires_at,
+        rate_limit=effective_rate(key.rate_limit, ceilings.max_rate),
+        burst_limit=key.burst_limit or ceilings.max_burst,
+        quota=key.quota or ceilings.max_quota,
     )
-    return _Entry(fetched_at=now, hashed_secret=key.hashed_secret, principal=principal, user=owner)
+    entry = _Entry(fetched_at=now, hashed_secret=key.hashed_secret, principal=principal, user=owner)
+    if key.previous_hashed_secret and key.previous_valid_until is not None:
+        entry.previous_hashed_secret = key.previous_hashed_secret
+        entry.previous_until = key.previous_valid_until.timestamp()
+    return entry
 
 
 def _entry_for(prefix: str) -> _Entry:
@@ -234,8 +276,11 @@ def _resolve(raw: str | None) -> _Entry | None:
     if parsed is None:
         return None
     entry = _entry_for(parsed.prefix)
-    # Always compare, even for an unknown prefix, so timing does not reveal which prefixes exist.
-    matches = hmac.compare_digest(hash_secret(parsed.secret), entry.hashed_secret)
+    # Always compare both, even for an unknown prefix, so timing reveals nothing.
+    hashed = hash_secret(parsed.secret)
+    current = hmac.compare_digest(hashed, entry.hashed_secret)
+    previous = hmac.compare_digest(hashed, entry.previous_hashed_secret)
+    matches = current or (previous and time.time() < entry.previous_until)
     principal = entry.principal
     if not matches or principal is None or principal.is_expired():
         return None

@@ -97,3 +97,14 @@ def default_ceilings(role: str) -> Ceilings:
         max_burst=row.get("max_burst") or None,
         max_quota=row.get("max_quota") or None,
     )
+
+
+def stricter_rate(*rates: str | None) -> str | None:
+    """The lowest of the given rates (ignoring empty ones); None when none is given."""
+    given = [rate for rate in rates if rate]
+    return min(given, key=rate_per_second) if given else None
+
+
+def effective_rate(own: str | None, ceiling: str | None) -> str | None:
+    """A key's own rate, else the predict default capped by the role's ceiling."""
+    return own or stricter_rate(getattr(settings, "MODELGATE_DEFAULT_RATE_LIMIT", None), ceiling)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -13,9 +13,15 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
 from accounts.errors import Conflict, InvalidInput, PermissionDenied
-from accounts.keys import KeyPrincipal, forget_keys, generate_key
-from accounts.models import ApiKey, Profile
+from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys, generate_key
+from accounts.limits import check_within, clean_limit
+from accounts.models import ApiKey, Profile, RoleLimits
 from accounts.permissions import user_role
+from accounts.selectors import role_ceilings
+
+DEFAULT_ROTATION_OVERLAP_HOURS = 24.0
+MAX_ROTATION_OVERLAP_HOURS = 7 * 24.0
+_UNSET = object()
 
 User = get_user_model()
 
@@ -39,7 +45,28 @@ def _key_state(key: ApiKey) -> dict:
         "scopes": list(key.scopes),
         "expires_at": key.expires_at,
         "revoked_at": key.revoked_at,
+        "rate_limit": key.rate_limit,
+        "burst_limit": key.burst_limit,
+        "quota": key.quota,
+        "rotated_at": key.rotated_at,
+        "previous_valid_until": key.previous_valid_until,
     }
+
+
+def _clean_limits(*, user, actor, rate_limit, burst_limit, quota) -> dict[str, str]:
+    """Normalised limits; a non-admin may not go above the ceilings of the key owner's role."""
+    limits = {
+        "rate_limit": clean_limit("rate_limit", rate_limit, kind="rate"),
+        "burst_limit": clean_limit("burst_limit", burst_limit, kind="rate"),
+        "quota": clean_limit("quota", quota, kind="quota"),
+    }
+    if actor is None or user_role(actor) == Role.ADMIN:
+        return limits  # the system and admins set any limit; ceilings bind key holders
+    ceilings = role_ceilings(role=user_role(user))
+    check_within("rate_limit", limits["rate_limit"], ceilings.max_rate, kind="rate")
+    check_within("burst_limit", limits["burst_limit"], ceilings.max_burst, kind="rate")
+    check_within("quota", limits["quota"], ceilings.max_quota, kind="quota")
+    return limits
 
 
 def user_create(
@@ -121,6 +148,9 @@ def api_key_create(
     name: str,
     scopes: list[str],
     expires_at: datetime | None = None,
+    rate_limit: str | None = None,
+    burst_limit: str | None = None,
+    quota: str | None = None,
     actor=None,
     ip: str | None = None,
     principal: KeyPrincipal | None = None,
@@ -143,6 +173,9 @@ def api_key_create(
             )
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at: Must be in the future.")
+    limits = _clean_limits(
+        user=user, actor=actor, rate_limit=rate_limit, burst_limit=burst_limit, quota=quota
+    )
     raw, prefix, hashed = generate_key()
     with transaction.atomic():
         key = ApiKey.objects.create(
@@ -152,6 +185,7 @@ def api_key_create(
             hashed_secret=hashed,
             scopes=cleaned,
             expires_at=expires_at,
+            **limits,
         )
         audit_record(
             actor=actor,
@@ -189,3 +223,146 @@ def api_key_revoke(
         prefix = key.prefix
         transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
     return key
+
+
+def _check_manager(key: ApiKey, actor, what: str) -> None:
+    if actor is not None and actor.pk != key.owner_id and user_role(actor) != Role.ADMIN:
+        raise PermissionDenied(f"Only the owner or an admin may {what} this key.")
+
+
+def api_key_update(
+    *,
+    key: ApiKey,
+    actor,
+    name=_UNSET,
+    rate_limit=_UNSET,
+    burst_limit=_UNSET,
+    quota=_UNSET,
+    ip: str | None = None,
+    principal: KeyPrincipal | None = None,
+) -> ApiKey:
+    """Rename a key or change its limits ('' or None removes a limit); owners stay in ceilings."""
+    _check_manager(key, actor, "change")
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
+        if key.revoked_at is not None:
+            raise Conflict(f"Key '{key.name}' ({key.prefix}) is revoked.", code="revoked")
+        before = _key_state(key)
+        wanted = {
+            "rate_limit": key.rate_limit if rate_limit is _UNSET else rate_limit,
+            "burst_limit": key.burst_limit if burst_limit is _UNSET else burst_limit,
+            "quota": key.quota if quota is _UNSET else quota,
+        }
+        limits = _clean_limits(user=key.owner, actor=actor, **wanted)
+        if name is not _UNSET:
+            name = (name or "").strip()
+            if not name or len(name) > 100:
+                raise InvalidInput("name: Give 1 to 100 characters.")
+            key.name = name
+        for field_name, value in limits.items():
+            setattr(key, field_name, value)
+        key.save(update_fields=["name", *limits])
+        audit_record(
+            actor=actor,
+            action="api_key.update",
+            target=_key_target(key),
+            before=before,
+            after=_key_state(key),
+            ip=ip,
+            principal=principal,
+        )
+        prefix = key.prefix
+        transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
+    return key
+
+
+def api_key_rotate(
+    *,
+    key: ApiKey,
+    actor,
+    overlap_hours: float = DEFAULT_ROTATION_OVERLAP_HOURS,
+    ip: str | None = None,
+    principal: KeyPrincipal | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue a new secret for a key (same prefix, limits and counters); the old secret keeps
+    working for overlap_hours (0 to 168), then stops. Returns (key, new raw key)."""
+    _check_manager(key, actor, "rotate")
+    try:
+        overlap_hours = float(overlap_hours)
+    except (TypeError, ValueError):
+        raise InvalidInput("overlap_hours: Must be a number of hours.") from None
+    if not 0 <= overlap_hours <= MAX_ROTATION_OVERLAP_HOURS:
+        raise InvalidInput(
+            f"overlap_hours: Must be between 0 and {MAX_ROTATION_OVERLAP_HOURS:g} (7 days)."
+        )
+    with transaction.atomic():
+        key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
+        if key.status != "active":
+            raise Conflict(f"Key '{key.name}' ({key.prefix}) is {key.status}.", code=key.status)
+        before = _key_state(key)
+        raw, _, hashed = generate_key(prefix=key.prefix)
+        now = timezone.now()
+        # A second rotation inside an overlap ends the oldest secret at once: two at most.
+        key.previous_hashed_secret = key.hashed_secret if overlap_hours else ""
+        key.previous_valid_until = now + timedelta(hours=overlap_hours) if overlap_hours else None
+        key.hashed_secret = hashed
+        key.rotated_at = now
+        key.save(
+            update_fields=[
+                "previous_hashed_secret",
+                "previous_valid_until",
+                "hashed_secret",
+                "rotated_at",
+            ]
+        )
+        after = {**_key_state(key), "overlap_hours": overlap_hours}
+        audit_record(
+            actor=actor,
+            action="api_key.rotate",
+            target=_key_target(key),
+            before=before,
+            after=after,
+            ip=ip,
+            principal=principal,
+        )
+        prefix = key.prefix
+        transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
+    return key, raw
+
+
+def role_limits_set(
+    *,
+    role: str,
+    actor,
+    max_rate: str | None = None,
+    max_burst: str | None = None,
+    max_quota: str | None = None,
+    ip: str | None = None,
+) -> RoleLimits:
+    """Set the ceilings a role's keys may choose ('' or None: no ceiling); admins only."""
+    _check_role(role)
+    if actor is not None and user_role(actor) != Role.ADMIN:
+        raise PermissionDenied("Only an admin may set role ceilings.")
+    values = {
+        "max_rate": clean_limit("max_rate", max_rate, kind="rate"),
+        "max_burst": clean_limit("max_burst", max_burst, kind="rate"),
+        "max_quota": clean_limit("max_quota", max_quota, kind="quota"),
+    }
+    with transaction.atomic():
+        before = role_ceilings(role=role).__dict__
+        row, _ = RoleLimits.objects.select_for_update().get_or_create(role=role)
+        for field_name, value in values.items():
+            setattr(row, field_name, value)
+        row.updated_at = timezone.now()
+        row.save()
+        audit_record(
+            actor=actor,
+            action="role_limits.set",
+            target=f"role:{role}",
+            before=before,
+            after=values,
+            ip=ip,
+        )
+        # Keys without their own limits inherit the ceiling: this process sees it at once.
+        transaction.on_commit(forget_all_keys)
+    return row

@@ -2,25 +2,68 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django_ratelimit.core import is_ratelimited
 
 from accounts import selectors, services
 from accounts.audit import audit_list
+from accounts.charts import budget_figure, daily_usage_figure
 from accounts.constants import AUDIT_LIST_PAGE_SIZE, Role, Scope
 from accounts.errors import ServiceError
-from accounts.forms import AuditFilterForm, KeyCreateForm
+from accounts.forms import (
+    AuditFilterForm,
+    KeyCreateForm,
+    KeyLimitsForm,
+    KeyRotateForm,
+    RoleLimitsForm,
+)
 from accounts.permissions import request_ip, role_required, user_role
+from accounts.usage import usage_today_many
+
+
+def _login_username_key(group, request) -> str:
+    # Case-folded, so "Alice" and "alice" share one budget against password guessing.
+    return (request.POST.get("username") or "").strip().lower()[:150]
+
+
+def _login_ip_key(group, request) -> str:
+    return request_ip(request) or "unknown"
 
 
 class LoginView(auth_views.LoginView):
-    """Django's login page, in Modelgate's layout."""
+    """Django's login page, in Modelgate's layout; POSTs limited per IP and per username."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def post(self, request, *args, **kwargs):
+        # Both counters advance on every attempt, so neither can be probed without the other.
+        limits = [
+            ("login.ip", _login_ip_key, settings.MODELGATE_LOGIN_RATE_PER_IP),
+            ("login.user", _login_username_key, settings.MODELGATE_LOGIN_RATE_PER_USER),
+        ]
+        limited = [
+            is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
+            for group, key, rate in limits
+            if rate
+        ]
+        if any(limited):
+            # An unbound form: the password is not even checked while the limit holds.
+            form = self.get_form_class()(
+                request, initial={"username": _login_username_key(0, request)}
+            )
+            context = self.get_context_data(
+                form=form, limited="Too many login attempts. Wait a minute, then try again."
+            )
+            response = self.render_to_response(context, status=429)
+            response["Retry-After"] = "60"
+            return response
+        return super().post(request, *args, **kwargs)
 
 
 LogoutView = auth_views.LogoutView  # POST only, as Django 5 requires
@@ -28,11 +71,16 @@ LogoutView = auth_views.LogoutView  # POST only, as Django 5 requires
 
 def _key_page(request, form, *, new_key=None, status=200):
     is_admin = user_role(request.user) == Role.ADMIN
+    keys = list(selectors.api_key_list(user=request.user, include_all=is_admin))
+    today = usage_today_many([key.prefix for key in keys])
+    for key in keys:
+        key.requests_today = today.get(key.prefix, 0)
     context = {
         "form": form,
-        "keys": selectors.api_key_list(user=request.user, include_all=is_admin),
+        "keys": keys,
         "show_owner": is_admin,
         "new_key": new_key,
+        "is_admin": is_admin,
     }
     return render(request, "accounts/key_list.html", context, status=status)
 
@@ -53,6 +101,9 @@ def key_list(request):
             name=form.cleaned_data["name"],
             scopes=form.cleaned_data["all_scopes"],
             expires_at=form.cleaned_data["expires_at"],
+            rate_limit=form.cleaned_data["rate_limit"],
+            burst_limit=form.cleaned_data["burst_limit"],
+            quota=form.cleaned_data["quota"],
             actor=request.user,
             ip=request_ip(request),
         )
@@ -95,3 +146,107 @@ def audit(request):
     query.pop("page", None)
     context = {"form": form, "page": page, "query": query.urlencode()}
     return render(request, "accounts/audit.html", context, status=status)
+
+
+def _detail_page(request, key, *, limits_form=None, new_key=None, status=200):
+    usage = selectors.api_key_usage(key=key)
+    context = {
+        "key": key,
+        "usage": usage,
+        "limits_form": limits_form
+        or KeyLimitsForm(
+            initial={
+                "name": key.name,
+                "rate_limit": key.rate_limit,
+                "burst_limit": key.burst_limit,
+                "quota": key.quota,
+            }
+        ),
+        "rotate_form": KeyRotateForm(),
+        "new_key": new_key,
+        "daily_figure": daily_usage_figure(usage["days"], usage["quota"]),
+        "budget_figure": budget_figure(usage["window"], usage["quota"]),
+    }
+    return render(request, "accounts/key_detail.html", context, status=status)
+
+
+def _not_found(request, exc: ServiceError):
+    return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
+
+
+@role_required(Scope.READ)
+@require_http_methods(["GET", "POST"])
+def key_detail(request, key_id: int):
+    """One key: its limits and usage charts; POST changes its name and limits."""
+    try:
+        key = selectors.api_key_get(user=request.user, key_id=key_id)
+    except ServiceError as exc:
+        return _not_found(request, exc)
+    if request.method == "GET":
+        return _detail_page(request, key)
+    form = KeyLimitsForm(request.POST)
+    if not form.is_valid():
+        return _detail_page(request, key, limits_form=form, status=400)
+    try:
+        key = services.api_key_update(
+            key=key, actor=request.user, ip=request_ip(request), **form.cleaned_data
+        )
+    except ServiceError as exc:
+        form.add_error(None, exc.message)
+        return _detail_page(request, key, limits_form=form, status=exc.status)
+    messages.success(request, f"Key '{key.name}' ({key.prefix}) updated.")
+    return redirect("accounts:key-detail", key_id=key.pk)
+
+
+@role_required(Scope.READ)
+@require_POST
+def key_rotate(request, key_id: int):
+    """Issue a new secret; shown once on this response, the old one valid for the overlap."""
+    try:
+        key = selectors.api_key_get(user=request.user, key_id=key_id)
+    except ServiceError as exc:
+        return _not_found(request, exc)
+    form = KeyRotateForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Pick how long the old secret keeps working (0 to 7 days).")
+        return redirect("accounts:key-detail", key_id=key.pk)
+    try:
+        key, raw = services.api_key_rotate(
+            key=key,
+            actor=request.user,
+            overlap_hours=form.cleaned_data["overlap_hours"],
+            ip=request_ip(request),
+        )
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+        return redirect("accounts:key-detail", key_id=key.pk)
+    return _detail_page(request, key, new_key={"key": key, "raw": raw})
+
+
+@role_required(Scope.ADMIN)
+@require_http_methods(["GET", "POST"])
+def role_limits(request):
+    """Admins: the most each role's keys may be allowed (rate, burst, quota)."""
+    status = 200
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        form = RoleLimitsForm(request.POST)
+        if form.is_valid():
+            try:
+                services.role_limits_set(
+                    actor=request.user, ip=request_ip(request), **form.cleaned_data
+                )
+            except ServiceError as exc:
+                errors[form.cleaned_data["role"]] = exc.message
+                status = exc.status
+            else:
+                messages.success(request, f"Ceilings for {form.cleaned_data['role']} saved.")
+                return redirect("accounts:role-limits")
+        else:
+            status = 400
+            errors[request.POST.get("role", "")] = "Pick a role."
+    rows = [
+        (role, RoleLimitsForm(initial={"role": role, **ceilings.__dict__}), errors.get(role))
+        for role, ceilings in selectors.role_ceilings_all()
+    ]
+    return render(request, "accounts/role_limits.html", {"rows": rows}, status=status)

@@ -31,6 +31,12 @@ app.conf.update(
 )
 
 
+def _beat_schedule() -> dict:
+    from monitoring.schedule import BEAT_SCHEDULE
+
+    return BEAT_SCHEDULE
+
+
 def _configure_embedded_broker() -> None:
     """kombu's SQLAlchemy transport reads polling_interval from its class, not transport options."""
     if str(app.conf.broker_url).startswith("sqla+"):
@@ -39,5 +45,8 @@ def _configure_embedded_broker() -> None:
 
         kombu_sqlalchemy.Transport.polling_interval = settings.CELERY_BROKER_POLLING_INTERVAL
 
+
+# Every periodic schedule is declared in one place: monitoring/schedule.py.
+app.conf.beat_schedule = _beat_schedule()
 
 app.autodiscover_tasks()

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "console.middleware.SecurityHeadersMiddleware",
+    "console.middleware.RequestSizeLimitMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -214,8 +216,56 @@ MODELGATE_XLA = envbool("MODELGATE_XLA", True)
 MODELGATE_MAX_PREDICT_BODY_BYTES = envint("MODELGATE_MAX_PREDICT_BODY_BYTES", 64 * 1024 * 1024)
 MODELGATE_DEFAULT_RATE_LIMIT = envstr("MODELGATE_DEFAULT_RATE_LIMIT", "100000/m")
 MODELGATE_PAYLOAD_SAMPLE_RATE = envfloat("MODELGATE_PAYLOAD_SAMPLE_RATE", 0.05)
-MODELGATE_EVENT_SINK = envstr("MODELGATE_EVENT_SINK", "")
+# With Redis, events go to a Redis stream that monitoring drains; without it (the embedded
+# default) the flush thread bulk-inserts them into the database itself.
+MODELGATE_EVENT_SINK = envstr(
+    "MODELGATE_EVENT_SINK", "" if REDIS_URL else "monitoring.ingest.database_sink"
+)
+
+# Monitoring: retention and who may scrape /metrics.
+MODELGATE_LOG_RETENTION_DAYS = envint("MODELGATE_LOG_RETENTION_DAYS", 30)
+MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS = envint("MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS", 30)
+MODELGATE_METRICS_TOKEN = envsecret("MODELGATE_METRICS_TOKEN")
+MODELGATE_METRICS_ALLOW_IPS = envstr("MODELGATE_METRICS_ALLOW_IPS", "127.0.0.1/32,::1/128")
+MODELGATE_MAX_ARCHIVE_FILES = envint("MODELGATE_MAX_ARCHIVE_FILES", 10_000)
 # Keys' last-used time is written by a background thread, at most once a minute per key.
 MODELGATE_API_KEY_LAST_USED_ASYNC = envbool("MODELGATE_API_KEY_LAST_USED_ASYNC", True)
 # Only behind a proxy you trust: take the client IP for the audit log from X-Forwarded-For.
 MODELGATE_TRUST_X_FORWARDED_FOR = envbool("MODELGATE_TRUST_X_FORWARDED_FOR", False)
+
+
+# --- security (issue 7) ---
+# HSTS only means something over HTTPS: on by default in production, off in development.
+SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", 0 if DEBUG else 365 * 86400)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", False)
+# Off by default: TLS usually ends at the proxy, which redirects; serving clients must not be.
+SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", False)
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_HTTPONLY = True  # no page script reads it: forms carry the token
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_EXPIRE_AT_BROWSER_CLOSE = envbool("SESSION_EXPIRE_AT_BROWSER_CLOSE", False)
+AUTH_PASSWORD_VALIDATORS[1] = {
+    "NAME": "django.contrib.auth.password_validation.MinimumLengthValidator",
+    "OPTIONS": {"min_length": envint("MODELGATE_PASSWORD_MIN_LENGTH", 12)},
+}
+# Scripts only from our own origin (no inline script, no eval); plotly injects <style> elements.
+MODELGATE_CSP = envstr(
+    "MODELGATE_CSP",
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
+)
+# Password guessing: per client IP and per username, on the login POST.
+MODELGATE_LOGIN_RATE_PER_IP = envstr("MODELGATE_LOGIN_RATE_PER_IP", "30/m")
+MODELGATE_LOGIN_RATE_PER_USER = envstr("MODELGATE_LOGIN_RATE_PER_USER", "5/m")
+# The most a role's keys may be allowed until an admin sets RoleLimits; "" means no ceiling.
+MODELGATE_ROLE_LIMITS = {
+    "viewer": {"max_rate": envstr("MODELGATE_VIEWER_MAX_RATE", "1000/m")},
+    "deployer": {"max_rate": envstr("MODELGATE_DEPLOYER_MAX_RATE", "10000/m")},
+    "admin": {},
+}
+# JSON bodies: orjson refuses infinities and nesting deeper than 1024 with a 400, not a 500.
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"][0] = "accounts.parsers.StrictJSONParser"
+# Error pages and mails hide the Authorization header as well as Django's usual secrets.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretSafeExceptionReporterFilter"

@@ -25,3 +25,5 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
 # Write keys' last-used time after the response, in the test's own database connection.
 MODELGATE_API_KEY_LAST_USED_ASYNC = False
+# Events stay in memory unless a test wires a sink; no background thread writes the test DB.
+MODELGATE_EVENT_SINK = "serving.events.MemorySink"

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console import health
+from monitoring.selectors import alerts_open
 from registry import selectors as registry_selectors
 
 
@@ -30,4 +31,6 @@ def readyz(request):
 @login_required
 def dashboard(request):
     models = registry_selectors.model_list_with_latest()
-    return render(request, "console/dashboard.html", {"models": models})
+    return render(
+        request, "console/dashboard.html", {"models": models, "alerts": alerts_open()[:20]}
+    )

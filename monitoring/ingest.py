@@ -130,8 +130,32 @@ def _log_row(event: PredictionEvent, request_id: str, keep_payload: bool, adapt)
     )
 
 
+def _insert_logs_postgresql(rows: list[tuple]) -> set[str]:
+    """COPY into a session temp table, then one INSERT ... SELECT: several times faster than
+    multi-row VALUES with tens of thousands of bound parameters."""
+    qn = connection.ops.quote_name
+    table = qn(PredictionLog._meta.db_table)
+    columns = ", ".join(qn(c) for c in LOG_COLUMNS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE IF NOT EXISTS _mg_log_in ON COMMIT DELETE ROWS AS "  # noqa: S608
+            f"SELECT {columns} FROM {table} WITH NO DATA"
+        )
+        cursor.execute("DELETE FROM _mg_log_in")
+        with cursor.cursor.copy(f"COPY _mg_log_in ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO {table} ({columns}) SELECT {columns} FROM _mg_log_in "  # noqa: S608
+            "ON CONFLICT (request_id) DO NOTHING RETURNING request_id"
+        )
+        return {r[0] for r in cursor.fetchall()}
+
+
 def _insert_logs(rows: list[tuple]) -> set[str]:
     """Insert log rows, skipping request ids already present; returns the ids inserted."""
+    if connection.vendor == "postgresql":
+        return _insert_logs_postgresql(rows)
     table = connection.ops.quote_name(PredictionLog._meta.db_table)
     columns = ", ".join(connection.ops.quote_name(c) for c in LOG_COLUMNS)
     placeholder = "(" + ", ".join(["%s"] * len(LOG_COLUMNS)) + ")"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
@@ -15,6 +17,19 @@ from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm
 from serving import selectors as serving_selectors
 from serving.models import DeploymentEvent
+
+
+def renders_not_found(view):
+    """Turn a NotFound from a selector into the 404 page."""
+
+    @wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except NotFound as exc:
+            return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
+
+    return wrapper
 
 
 def _window_or_error(request):
@@ -44,6 +59,7 @@ def _deployment_charts(deployment, window) -> dict:
 
 
 @role_required("read")
+@renders_not_found
 def deployment_page(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     window, error = _window_or_error(request)
@@ -64,6 +80,7 @@ def deployment_page(request, model: str, deployment: str):
 
 
 @role_required("read")
+@renders_not_found
 def deployment_charts(request, model: str, deployment: str):
     """The htmx fragment that refreshes the charts."""
     obj = serving_selectors.deployment_get(model, deployment)
@@ -75,6 +92,7 @@ def deployment_charts(request, model: str, deployment: str):
 
 @require_POST
 @role_required("deploy")
+@renders_not_found
 def slo_edit(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     form = SloForm(request.POST, instance=services.slo_policy_get(obj))
@@ -129,12 +147,14 @@ def _key_context(request, key_id: int) -> tuple[dict, int]:
 
 
 @role_required("read")
+@renders_not_found
 def key_page(request, key_id: int):
     context, status = _key_context(request, key_id)
     return render(request, "monitoring/key.html", context, status=status)
 
 
 @role_required("read")
+@renders_not_found
 def key_charts(request, key_id: int):
     context, status = _key_context(request, key_id)
     template = "monitoring/_error.html" if status != 200 else "monitoring/_key_charts.html"

@@ -170,6 +170,9 @@ class VersionListCreateApi(_ReadWriteApi):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "VersionRegisterInput"  # unique across apps in the OpenAPI schema
+
         artifact = serializers.FileField(help_text=".keras, or a SavedModel as .zip/.tar.gz/.tgz")
         environment = serializers.CharField(required=False, allow_blank=True)
         holdout_dataset = serializers.IntegerField(required=False, allow_null=True)
@@ -229,6 +232,9 @@ class VersionDetailApi(APIView):
 
 class EnvironmentListCreateApi(_ReadWriteApi):
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "EnvironmentCreateInput"  # unique across apps in the OpenAPI schema
+
         name = serializers.CharField(max_length=100)
         python = serializers.CharField(max_length=20)
         tensorflow = serializers.CharField(max_length=20)
@@ -280,6 +286,9 @@ class DatasetListCreateApi(_ReadWriteApi):
     parser_classes = [MultiPartParser, FormParser]
 
     class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "DatasetCreateInput"  # unique across apps in the OpenAPI schema
+
         file = serializers.FileField(help_text=".npz, .csv or .parquet")
         name = serializers.CharField(max_length=100, required=False)
         label_column = serializers.CharField(max_length=100, required=False, allow_blank=True)

@@ -69,7 +69,7 @@ class DeploymentListApi(APIView):
 class DeploymentDetailApi(APIView):
     permission_classes = [CanRead]
 
-    class ConfigIn(serializers.Serializer):
+    class DeploymentConfigInput(serializers.Serializer):
         max_batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False)
         max_delay_ms = serializers.FloatField(min_value=0, max_value=100, required=False)
         max_queue_rows = serializers.IntegerField(min_value=1, required=False)
@@ -81,7 +81,7 @@ class DeploymentDetailApi(APIView):
         return Response(DeploymentDetailOut(selectors.deployment_get(model, deployment)).data)
 
     @extend_schema(
-        request=ConfigIn,
+        request=DeploymentConfigInput,
         responses=DeploymentDetailOut,
         summary="Change batching and cache settings",
     )
@@ -89,7 +89,7 @@ class DeploymentDetailApi(APIView):
         user, principal = _actor(request)
         if not actor_can(user, principal, "deploy", model_name=model):
             raise PermissionDenied("changing a deployment needs the deploy scope")
-        data = self.ConfigIn(data=request.data)
+        data = self.DeploymentConfigInput(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise InvalidInput("nothing to change")
@@ -107,18 +107,18 @@ class DeploymentDetailApi(APIView):
 class DeployApi(APIView):
     permission_classes = [CanDeploy]
 
-    class InputSerializer(serializers.Serializer):
+    class DeployInput(serializers.Serializer):
         version = serializers.IntegerField(min_value=1)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
         override = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
-        request=InputSerializer,
+        request=DeployInput,
         responses={201: EventOut},
         summary="Deploy a version (100% of traffic)",
     )
     def post(self, request, model: str, deployment: str):
-        data = self.InputSerializer(data=request.data)
+        data = self.DeployInput(data=request.data)
         data.is_valid(raise_exception=True)
         user, principal = _actor(request)
         if data.validated_data["override"]:
@@ -142,17 +142,17 @@ class DeployApi(APIView):
 class RollbackApi(APIView):
     permission_classes = [CanDeploy]
 
-    class InputSerializer(serializers.Serializer):
+    class RollbackInput(serializers.Serializer):
         reason = serializers.CharField()
         to_event = serializers.IntegerField(required=False, allow_null=True, default=None)
 
     @extend_schema(
-        request=InputSerializer,
+        request=RollbackInput,
         responses={201: EventOut},
         summary="Roll back to the previous state or to an earlier event's state",
     )
     def post(self, request, model: str, deployment: str):
-        data = self.InputSerializer(data=request.data)
+        data = self.RollbackInput(data=request.data)
         data.is_valid(raise_exception=True)
         user, principal = _actor(request)
         event = deploy.deployment_rollback(

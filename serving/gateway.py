@@ -23,7 +23,7 @@ from django.conf import settings
 from accounts.errors import ServiceError
 from accounts.keys import authenticate_key, key_from_headers
 from serving import cache as prediction_cache
-from serving import events
+from serving import events, telemetry
 from serving.batching import BatcherClosed, QueueFull
 from serving.constants import PRODUCTION
 from serving.inputcheck import check_feeds
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 JSON = "application/json"
 SERVER_VERSION = "1.0.0"
+PINNED_MAX_ROWS = 1024  # a /versions/<n> call has no deployment config; this is the default
 
 NATIVE_RE = re.compile(
     r"^/api/v1/models/(?P<model>[\w.-]+)/deployments/(?P<deployment>[\w-]+)/predict/?$"
@@ -148,11 +149,14 @@ def _authenticate(environ: dict, model: str):
     decision = check_rate(principal)
     headers = decision.headers() if decision is not None else []
     if decision is not None and not decision.allowed:
+        # A spent quota is told apart (its own code), so a client knows waiting a second won't do.
+        message = (
+            "quota exhausted for this API key"
+            if decision.code == "quota_exceeded"
+            else "rate limit exceeded for this API key"
+        )
         raise ProtocolError(
-            429,
-            "rate limit exceeded for this API key",
-            "rate_limited",
-            [("Retry-After", retry_after(decision)), *headers],
+            429, message, decision.code, [("Retry-After", retry_after(decision)), *headers]
         )
     return principal, headers
 
@@ -243,6 +247,7 @@ def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool]:
 
 def _publish(
     *,
+    request_id,
     ids,
     loaded,
     route,
@@ -257,40 +262,43 @@ def _publish(
     cache_hit,
     error="",
 ):
-    sample = random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
-    events.publish(
-        events.PredictionEvent(
-            prediction_ids=ids,
-            model=loaded.model_name,
-            deployment=route.name if route is not None else "",
-            deployment_id=route.deployment_id if route is not None else 0,
-            version=loaded.number,
-            version_id=loaded.version_id,
-            variant=role,
-            key_prefix=principal.prefix,
-            protocol=protocol,
-            status=status,
-            latency_ms=(time.perf_counter() - started) * 1000.0,
-            rows=rows,
-            batch_size=rows,
-            cache_hit=cache_hit,
-            ts=time.time(),
-            inputs={k: v.tolist() for k, v in feeds.items()} if sample and feeds else None,
-            outputs={k: v.tolist() for k, v in outputs.items()} if sample and outputs else None,
-            error=error,
-        )
+    sample = status == 200 and random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
+    event = events.PredictionEvent(
+        prediction_ids=ids,
+        model=loaded.model_name,
+        deployment=route.name if route is not None else "",
+        deployment_id=route.deployment_id if route is not None else 0,
+        version=loaded.number,
+        version_id=loaded.version_id,
+        variant=role,
+        key_prefix=principal.prefix,
+        protocol=protocol,
+        status=status,
+        latency_ms=(time.perf_counter() - started) * 1000.0,
+        rows=rows,
+        batch_size=rows,
+        cache_hit=cache_hit,
+        ts=time.time(),
+        inputs={k: v.tolist() for k, v in feeds.items()} if sample and feeds else None,
+        outputs={k: v.tolist() for k, v in outputs.items()} if sample and outputs else None,
+        error=error,
+        request_id=request_id,
+        shadow=role == "shadow",
     )
+    telemetry.observe(event)
+    events.publish(event)
 
 
-def _prediction_ids(rows: int) -> list[str]:
+def _prediction_ids(rows: int) -> tuple[str, list[str]]:
     request_id = os.urandom(10).hex()
-    return [f"{request_id}-{i}" for i in range(rows)] if rows else [request_id]
+    return request_id, [f"{request_id}-{i}" for i in range(rows)] if rows else [request_id]
 
 
 def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
     outputs, hit = _infer(loaded, route, feeds, rows)
-    ids = _prediction_ids(rows)
+    request_id, ids = _prediction_ids(rows)
     _publish(
+        request_id=request_id,
         ids=ids,
         loaded=loaded,
         route=route,
@@ -306,14 +314,54 @@ def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
     )
     if route is not None and route.shadow is not None:
         _mirror(route, feeds, rows, principal, protocol)
-    return outputs, ids
+    return outputs, request_id, ids
 
 
 def _mirror(route, feeds, rows, principal, protocol) -> None:
     """Send a copy to the shadow variant without waiting; its answer is only logged."""
     from serving.shadow import mirror
 
-    mirror(route, feeds, rows, principal, protocol, _publish)
+    mirror(route, feeds, rows, principal, protocol, _publish, _prediction_ids)
+
+
+def _predict(protocol, target, principal, started, parse):
+    """Parse, check, run and log one predict call; a failure is logged with its status too."""
+    loaded, route, role = target
+    try:
+        request = parse(loaded.signature)
+        limit = route.config["max_request_rows"] if route is not None else PINNED_MAX_ROWS
+        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
+        outputs, request_id, ids = _serve(
+            protocol, loaded, route, role, principal, feeds, rows, started
+        )
+    except (ProtocolError, ServiceError) as exc:
+        _publish_failure(protocol, target, principal, started, exc.status, exc.message)
+        raise
+    except Exception as exc:
+        _publish_failure(protocol, target, principal, started, 500, f"{type(exc).__name__}: {exc}")
+        raise
+    return request, outputs, request_id, ids
+
+
+def _publish_failure(protocol, target, principal, started, status, message) -> None:
+    loaded, route, role = target
+    request_id, ids = _prediction_ids(0)
+    _publish(
+        request_id=request_id,
+        ids=[],
+        loaded=loaded,
+        route=route,
+        role=role,
+        principal=principal,
+        protocol=protocol,
+        status=status,
+        started=started,
+        rows=0,
+        feeds=None,
+        outputs=None,
+        cache_hit=False,
+        error=message[:500],
+    )
 
 
 # -- the three protocols ----------------------------------------------------------------------
@@ -323,12 +371,11 @@ def _native(match, environ, body_reader) -> Reply:
     principal, rate_headers = _authenticate(environ, model)
     environ["_mg_key_prefix"] = principal.prefix
     body = _read_body(environ, body_reader)
-    loaded, route, role = _target(model, None, deployment, environ)
-    request = native.parse_predict(body, loaded.signature)
-    feeds, rows = check_feeds(
-        loaded.signature, request.feeds, max_rows=route.config["max_request_rows"]
+    target = _target(model, None, deployment, environ)
+    _, outputs, _, ids = _predict(
+        "native", target, principal, started, lambda sig: native.parse_predict(body, sig)
     )
-    outputs, ids = _serve("native", loaded, route, role, principal, feeds, rows, started)
+    loaded = target[0]
     payload = native.format_predict(
         outputs,
         loaded.signature,
@@ -350,18 +397,25 @@ def _tfserving(method, match, environ, body_reader) -> Reply:
         _require(method, "POST")
         started = time.perf_counter()
         body = _read_body(environ, body_reader)
-        loaded, route, role = _target(model, version, label, environ)
-        request = tfserving.parse_predict(body, loaded.signature)
-        limit = route.config["max_request_rows"] if route is not None else 1024
-        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
-        outputs, ids = _serve("tfserving", loaded, route, role, principal, feeds, rows, started)
-        payload = tfserving.format_predict(outputs, loaded.signature, request.layout)
-        return Reply(200, payload, [("X-Prediction-Id", ids[0].rsplit("-", 1)[0]), *rate_headers])
+        target = _target(model, version, label, environ)
+        request, outputs, request_id, _ = _predict(
+            "tfserving", target, principal, started, lambda sig: tfserving.parse_predict(body, sig)
+        )
+        payload = tfserving.format_predict(outputs, target[0].signature, request.layout)
+        return Reply(200, payload, [("X-Prediction-Id", request_id), *rate_headers])
     _require(method, "GET")
     loaded, _, _ = _target(model, version, label, environ)
     if tail == "/metadata":
         return Reply(200, tfserving.metadata_body(model, loaded.number, loaded.signature))
     return Reply(200, tfserving.status_body(loaded.number, "AVAILABLE"))
+
+
+def _header_length(environ) -> int | None:
+    value = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
+    try:
+        return int(value) if value is not None else None
+    except ValueError:
+        raise ProtocolError(400, "invalid Inference-Header-Content-Length", "invalid") from None
 
 
 def _oip(method, match, environ, body_reader) -> Reply:
@@ -372,25 +426,25 @@ def _oip(method, match, environ, body_reader) -> Reply:
         _require(method, "POST")
         started = time.perf_counter()
         body = _read_body(environ, body_reader)
-        loaded, route, role = _target(model, version, None, environ)
-        header_length = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
-        try:
-            header_length = int(header_length) if header_length is not None else None
-        except ValueError:
-            raise ProtocolError(400, "invalid Inference-Header-Content-Length", "invalid") from None
-        request = oip.parse_infer(body, header_length, loaded.signature)
-        limit = route.config["max_request_rows"] if route is not None else 1024
-        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
-        outputs, ids = _serve("oip", loaded, route, role, principal, feeds, rows, started)
+        header_length = _header_length(environ)
+        target = _target(model, version, None, environ)
+        request, outputs, request_id, _ = _predict(
+            "oip",
+            target,
+            principal,
+            started,
+            lambda sig: oip.parse_infer(body, header_length, sig),
+        )
+        loaded = target[0]
         payload, headers = oip.format_infer(
             model, str(loaded.number), request, outputs, loaded.signature
         )
-        content_type = headers.pop("Content-Type", JSON) if isinstance(headers, dict) else JSON
-        extra = list(headers.items()) if isinstance(headers, dict) else list(headers)
+        headers = dict(headers)
+        content_type = headers.pop("Content-Type", JSON)
         return Reply(
             200,
             payload,
-            [*extra, ("X-Prediction-Id", ids[0].rsplit("-", 1)[0]), *rate_headers],
+            [*headers.items(), ("X-Prediction-Id", request_id), *rate_headers],
             content_type,
         )
     _require(method, "GET")

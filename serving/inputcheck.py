@@ -147,18 +147,16 @@ def _integers(name: str, source: np.ndarray, target: np.dtype, dtype_name: str) 
 
 
 def _floats(name: str, source: np.ndarray, target: np.dtype, dtype_name: str) -> np.ndarray:
+    widening = source.dtype.kind == "f" and source.dtype.itemsize <= target.itemsize
+    if widening or target.itemsize >= 8:
+        return source.astype(target, copy=False)  # nothing can overflow
     with np.errstate(over="ignore"):
-        array = source.astype(target, copy=False)
-    narrowed = array.dtype.itemsize < source.dtype.itemsize or source.dtype.kind != "f"
-    # A finite value that overflows float16/32 would reach the model as +-inf. Summed in float64
-    # such an array cannot overflow, so one reduction finds any NaN/inf and only then we look.
-    if (
-        narrowed
-        and array.dtype.itemsize < 8
-        and array.size
-        and not math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64))
-        and (np.isfinite(source) & ~np.isfinite(array)).any()
-    ):
+        array = source.astype(target)
+    # Summed in float64 a float16/32 array cannot overflow: a finite sum means no NaN/inf at all,
+    # so only then do we look for finite values that overflowed to +-inf on the way.
+    if math.isfinite(np.add.reduce(array, axis=None, dtype=np.float64)):
+        return array
+    if (np.isfinite(source) & ~np.isfinite(array)).any():
         raise InvalidInput(f"input {name!r}: a value is out of range for {dtype_name}")
     return array
 

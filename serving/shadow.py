@@ -13,7 +13,7 @@ _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shadow")
 _pending = threading.BoundedSemaphore(256)  # never let shadow work pile up behind the primary
 
 
-def mirror(route, feeds, rows, principal, protocol, publish) -> bool:
+def mirror(route, feeds, rows, principal, protocol, publish, new_ids) -> bool:
     """Queue the shadow call; False when the shadow backlog is full (the copy is skipped)."""
     if not _pending.acquire(blocking=False):
         return False
@@ -28,8 +28,10 @@ def mirror(route, feeds, rows, principal, protocol, publish) -> bool:
             outputs, status, error = {}, 500, f"{type(exc).__name__}: {exc}"
         finally:
             _pending.release()
+        request_id, ids = new_ids(rows)
         publish(
-            ids=[],
+            request_id=request_id,
+            ids=ids,
             loaded=shadow,
             route=route,
             role="shadow",

@@ -111,4 +111,3 @@ class PoolCollector(Collector):
 
 
 registry.register(PoolCollector())
-

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.errors import ServiceError
+from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
 from serving.forms import ConfigForm, DeployForm, RollbackForm, StateAtForm
 from serving.pool import get_pool
+
+
+def _found(fn, *args):
+    """A missing model/version/deployment is a 404 page in the console, not a 500."""
+    try:
+        return fn(*args)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
 
 
 @role_required("read")
@@ -23,7 +32,7 @@ def deployment_list(request):
 
 @role_required("read")
 def deployment_detail(request, model: str, deployment: str):
-    obj = selectors.deployment_get(model, deployment)
+    obj = _found(selectors.deployment_get, model, deployment)
     state_form = StateAtForm(request.GET or None)
     state_at = None
     if state_form.is_valid():
@@ -57,7 +66,7 @@ def _service_call(request, fn, **kwargs):
 @require_POST
 @role_required("deploy")
 def deploy_version(request, model: str, number: int):
-    version = registry_selectors.version_get(model, number)
+    version = _found(registry_selectors.version_get, model, number)
     form = DeployForm(request.POST)
     if not form.is_valid():
         messages.error(request, f"Deploy failed: {form.errors.as_text()}")
@@ -102,8 +111,8 @@ def rollback(request, model: str, deployment: str):
 @require_POST
 @role_required("deploy")
 def configure(request, model: str, deployment: str):
-    obj = selectors.deployment_get(model, deployment)
-    form = ConfigForm(request.POST, instance=selectors.deployment_get(model, deployment))
+    obj = _found(selectors.deployment_get, model, deployment)
+    form = ConfigForm(request.POST, instance=obj)
     if not form.is_valid():
         messages.error(request, f"Invalid settings: {form.errors.as_text()}")
     else:

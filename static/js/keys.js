@@ -34,3 +34,25 @@
     });
   });
 })();
+
+// Key page: draw the usage figures that the server embedded as JSON (no inline script: CSP).
+(function () {
+  "use strict";
+
+  function draw() {
+    if (!window.Plotly) { return; }
+    [["figure-daily", "chart-daily"], ["figure-budget", "chart-budget"]].forEach(function (pair) {
+      var source = document.getElementById(pair[0]);
+      var target = document.getElementById(pair[1]);
+      if (!source || !target) { return; }
+      var figure = JSON.parse(source.textContent);
+      window.Plotly.newPlot(target, figure.data, figure.layout, {displaylogo: false, responsive: true});
+    });
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", draw);
+  } else {
+    draw();
+  }
+})();

@@ -12,7 +12,9 @@ def test_the_schema_documents_every_accounts_endpoint():
     paths = schema["paths"]
     assert set(paths) == {
         "/api/v1/keys",
+        "/api/v1/keys/{key_id}",
         "/api/v1/keys/{key_id}/revoke",
+        "/api/v1/keys/{key_id}/rotate",
         "/api/v1/me",
         "/api/v1/audit",
     }
@@ -28,3 +30,6 @@ def test_the_schema_documents_every_accounts_endpoint():
     assert schema["components"]["securitySchemes"]["apiKeyHeader"]["name"] == "X-API-Key"
     revoke = paths["/api/v1/keys/{key_id}/revoke"]["post"]["responses"]
     assert revoke["404"]["content"]["application/json"]["schema"]["$ref"].endswith("/Error")
+    assert {"get", "patch"} <= set(paths["/api/v1/keys/{key_id}"])
+    rotated = paths["/api/v1/keys/{key_id}/rotate"]["post"]["responses"]["200"]
+    assert rotated["content"]["application/json"]["schema"]["$ref"].endswith("/KeyCreated")

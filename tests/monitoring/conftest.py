@@ -33,10 +33,21 @@ def make_event():
         rid = fields.pop("request_id", None) or f"req{next(_ids):08d}"
         rows = fields.pop("rows", 1)
         base = dict(
-            prediction_ids=[f"{rid}-{i}" for i in range(rows)], model="churn",
-            deployment="production", deployment_id=1, version=1, version_id=1,
-            variant="primary", key_prefix="mg_abc", protocol="native", status=200,
-            latency_ms=2.0, rows=rows, batch_size=rows, cache_hit=False, ts=time.time(),
+            prediction_ids=[f"{rid}-{i}" for i in range(rows)],
+            model="churn",
+            deployment="production",
+            deployment_id=1,
+            version=1,
+            version_id=1,
+            variant="primary",
+            key_prefix="mg_abc",
+            protocol="native",
+            status=200,
+            latency_ms=2.0,
+            rows=rows,
+            batch_size=rows,
+            cache_hit=False,
+            ts=time.time(),
             inputs={"features": [[0.0, 1.0, 2.0, 3.0]] * rows},
             outputs={"score": [[0.5]] * rows},
         )

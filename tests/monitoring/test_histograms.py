@@ -41,7 +41,9 @@ def test_it_puts_edges_in_the_lower_bucket():
 def test_it_returns_none_for_an_empty_histogram():
     assert histograms.percentile([0] * histograms.N_BUCKETS, 95) is None
     assert histograms.percentiles([0] * histograms.N_BUCKETS) == {
-        "p50": None, "p95": None, "p99": None,
+        "p50": None,
+        "p95": None,
+        "p99": None,
     }
 
 

@@ -38,9 +38,7 @@ def test_it_writes_a_log_row_per_request_and_rolls_up_per_minute(make_event):
 
 def test_it_derives_hour_and_day_rollups_that_add_up(make_event):
     ingest_events([make_event(ts=T0 + i * 7, latency_ms=float(i % 9)) for i in range(300)])
-    by_res = {
-        res: list(MetricRollup.objects.filter(resolution=res)) for res in Resolution.values
-    }
+    by_res = {res: list(MetricRollup.objects.filter(resolution=res)) for res in Resolution.values}
     assert sum(r.count for r in by_res[Resolution.MINUTE]) == 300
     assert [r.count for r in by_res[Resolution.DAY]] == [300]
     assert sorted(r.bucket_start.hour for r in by_res[Resolution.HOUR]) == [10, 11]
@@ -61,9 +59,11 @@ def test_it_does_not_double_count_a_redelivered_batch(make_event):
 
 
 def test_it_keeps_per_key_rollups_by_status(make_event):
-    ingest_events([make_event(ts=T0, key_prefix="mg_k1") for _ in range(3)]
-                  + [make_event(ts=T0, key_prefix="mg_k1", status=429)]
-                  + [make_event(ts=T0, key_prefix="mg_k2")])
+    ingest_events(
+        [make_event(ts=T0, key_prefix="mg_k1") for _ in range(3)]
+        + [make_event(ts=T0, key_prefix="mg_k1", status=429)]
+        + [make_event(ts=T0, key_prefix="mg_k2")]
+    )
     rows = KeyRollup.objects.filter(resolution=Resolution.MINUTE, key_prefix="mg_k1")
     assert {(r.status, r.count, r.errors) for r in rows} == {(200, 3, 0), (429, 1, 1)}
 
@@ -85,8 +85,13 @@ def test_it_samples_payloads_at_the_deployments_rate(make_event, deployed):
 
 
 def test_it_stores_numpy_payloads_and_the_row_count(make_event):
-    ingest_events([make_event(request_id="abc", rows=3,
-                              inputs={"features": np.ones((3, 4), dtype="float32")})])
+    ingest_events(
+        [
+            make_event(
+                request_id="abc", rows=3, inputs={"features": np.ones((3, 4), dtype="float32")}
+            )
+        ]
+    )
     log = PredictionLog.objects.get(request_id="abc")
     assert log.rows == 3
     assert log.inputs == {"features": [[1.0] * 4] * 3}
@@ -104,8 +109,9 @@ def test_the_database_sink_ingests_from_the_event_buffer(make_event):
     assert MetricRollup.objects.get(resolution=Resolution.DAY).count == 5
 
 
-def test_a_served_prediction_can_be_looked_up_by_its_id(client, deployed, predict_key,
-                                                        monkeypatch, alice):
+def test_a_served_prediction_can_be_looked_up_by_its_id(
+    client, deployed, predict_key, monkeypatch, alice
+):
     from serving import events
 
     buffer = events.EventBuffer(database_sink(), interval=60)
@@ -114,7 +120,8 @@ def test_a_served_prediction_can_be_looked_up_by_its_id(client, deployed, predic
     response = client.post(
         "/api/v1/models/churn/deployments/production/predict",
         data={"inputs": {"features": [[0.1, 0.2, 0.3, 0.4], [1, 2, 3, 4]]}},
-        content_type="application/json", HTTP_AUTHORIZATION=f"Bearer {predict_key}",
+        content_type="application/json",
+        HTTP_AUTHORIZATION=f"Bearer {predict_key}",
     )
     assert response.status_code == 200, response.content
     ids = response.json()["prediction_ids"]
@@ -124,9 +131,12 @@ def test_a_served_prediction_can_be_looked_up_by_its_id(client, deployed, predic
     assert found.status_code == 200, found.content
     body = found.json()
     assert (body["id"], body["model"], body["version"], body["rows"]) == (ids[1], "churn", 1, 2)
-    assert body["inputs"] == {"features": [[pytest.approx(0.1), pytest.approx(0.2),
-                                             pytest.approx(0.3), pytest.approx(0.4)],
-                                            [1.0, 2.0, 3.0, 4.0]]}
+    assert body["inputs"] == {
+        "features": [
+            [pytest.approx(0.1), pytest.approx(0.2), pytest.approx(0.3), pytest.approx(0.4)],
+            [1.0, 2.0, 3.0, 4.0],
+        ]
+    }
     assert body["key_prefix"] and f"_{body['key_prefix']}_" in predict_key
 
 

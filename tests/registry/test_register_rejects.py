@@ -130,11 +130,23 @@ def test_it_rejects_an_upload_over_the_size_limit(client, deploy_auth, keras_mod
     settings.MODELGATE_MAX_UPLOAD_BYTES = 1000
     response = _post(client, deploy_auth, "m.keras", keras_model_file.read_bytes())
     assert response.status_code == 413
+    assert response.json()["code"] == "too_large"
+    assert "limit" in response.json()["error"] and "1000 bytes" in response.json()["error"]
+    assert_nothing_left()
+
+
+@pytest.mark.django_db
+def test_the_service_names_the_size_and_the_limit(alice, keras_model_file, settings):
+    from accounts.errors import PayloadTooLarge
+    from registry.services import version_register
+
+    settings.MODELGATE_MAX_UPLOAD_BYTES = 1000
+    with pytest.raises(PayloadTooLarge) as caught:
+        version_register(
+            model_name="churn", upload=keras_model_file, filename="m.keras", actor=alice
+        )
     size = keras_model_file.stat().st_size
-    assert response.json() == {
-        "error": f"the artifact is {size} bytes; the limit is 1000 bytes",
-        "code": "too_large",
-    }
+    assert caught.value.message == f"the artifact is {size} bytes; the limit is 1000 bytes"
     assert_nothing_left()
 
 

@@ -198,6 +198,18 @@ def test_it_publishes_a_prediction_event(client, deployed, predict_key, monkeypa
     np.testing.assert_allclose(event.inputs["features"], ROWS, rtol=1e-6)
 
 
+def test_a_refused_request_is_logged_with_its_status(client, deployed, predict_key,
+                                                     monkeypatch):
+    sink = events.MemorySink()
+    monkeypatch.setattr(events, "_buffer", events.EventBuffer(sink))
+    response = post(client, "/v1/models/churn:predict", {"instances": [[1.0]]}, predict_key)
+    assert response.status_code == 400
+    events.get_buffer().flush()
+    (event,) = sink.events
+    assert (event.status, event.rows, event.version) == (400, 0, 1)
+    assert "features" in event.error and event.inputs is None
+
+
 def test_the_prediction_cache_answers_repeated_inputs(client, deployed, predict_key, alice, pool):
     from serving.models import Deployment
 

@@ -20,8 +20,11 @@ class Command(BaseCommand):
         parser.add_argument("--scopes", required=True, help="Comma-separated, e.g. predict,read")
         parser.add_argument("--name", default="cli", help="A label for the key.")
         parser.add_argument("--expires-days", type=int, default=None, help="Days until expiry.")
+        parser.add_argument("--rate-limit", default="", help="e.g. 100/m (s, m, h or d).")
+        parser.add_argument("--burst", default="", help="A short-window rate, e.g. 20/s.")
+        parser.add_argument("--quota", default="", help="e.g. 10000/d or 300000/mo.")
 
-    def handle(self, *args, user, scopes, name, expires_days, **options):
+    def handle(self, *args, user, scopes, name, expires_days, rate_limit, burst, quota, **options):
         owner = get_user_model().objects.filter(username=user).first()
         if owner is None:
             raise CommandError(f"No user named '{user}'.")
@@ -32,7 +35,14 @@ class Command(BaseCommand):
         try:
             # actor None: the operator at the shell acts as the system, recorded as such.
             _, raw = api_key_create(
-                user=owner, name=name, scopes=scope_list, expires_at=expires_at, actor=None
+                user=owner,
+                name=name,
+                scopes=scope_list,
+                expires_at=expires_at,
+                rate_limit=rate_limit,
+                burst_limit=burst,
+                quota=quota,
+                actor=None,
             )
         except ServiceError as exc:
             raise CommandError(exc.message) from exc

@@ -1,0 +1,79 @@
+"""Security headers for every Django response, and request-size limits answered with a 413."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
+from django.template.response import SimpleTemplateResponse
+
+_PREDICT_PREFIXES = ("/v1/models", "/v2")
+
+
+class SecurityHeadersMiddleware:
+    """Content-Security-Policy (no inline script) on every response; Django's SecurityMiddleware
+    adds HSTS (over HTTPS), nosniff and the Referrer-Policy, and XFrameOptionsMiddleware DENY."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        policy = getattr(settings, "MODELGATE_CSP", "")
+        if policy and "Content-Security-Policy" not in response:
+            response["Content-Security-Policy"] = policy
+        response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        return response
+
+
+def body_limit(path: str, content_type: str) -> int | None:
+    """The most bytes a request to this path may send: predictions and uploads have their own."""
+    if path.startswith(_PREDICT_PREFIXES) or (
+        path.startswith("/api/v1/models/") and path.rstrip("/").endswith("/predict")
+    ):
+        return settings.MODELGATE_MAX_PREDICT_BODY_BYTES
+    if content_type.startswith("multipart/form-data"):
+        return settings.MODELGATE_MAX_UPLOAD_BYTES
+    return settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+
+
+def _too_large(request, limit: int | None):
+    message = (
+        f"Request body exceeds the limit of {limit} bytes."
+        if limit
+        else "Request body is too large."
+    )
+    if request.path.startswith(("/api/", "/v1/", "/v2")):
+        return JsonResponse({"error": message, "code": "too_large"}, status=413)
+    response = SimpleTemplateResponse("accounts/too_large.html", {"message": message}, status=413)
+    return response.render()
+
+
+class RequestSizeLimitMiddleware:
+    """413 before a byte is read when Content-Length is over the limit for the path; also turns
+    Django's RequestDataTooBig (raised while parsing a body) into a 413 instead of a 400."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        limit = body_limit(request.path, request.META.get("CONTENT_TYPE", ""))
+        try:
+            length = int(request.META.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        if limit is not None and length > limit:
+            return _too_large(request, limit)
+        if request.method == "POST" and not request.path.startswith(("/api/", "/v1/", "/v2")):
+            # Console forms: parse here, where a too-big form field can still become a 413
+            # (deeper, CSRF's read of request.POST would turn it into a bare 400).
+            try:
+                request.POST  # noqa: B018
+            except RequestDataTooBig:
+                return _too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        if isinstance(exception, RequestDataTooBig):
+            return _too_large(request, settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+        return None

@@ -1,0 +1,87 @@
+"""Two real server processes: per-key limits and quotas hold across both, and a revoked key
+stops working on both within the key-cache TTL."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from django.conf import settings
+
+from tests.support.servers import start_server
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+PREDICT = "/api/v1/models/churn/deployments/production/predict"
+BODY = {"instances": [[0.1, 0.2, 0.3, 0.4]]}
+
+
+@pytest.fixture
+def two_servers(alice, keras_model_file, tmp_path):
+    from registry.services import version_register
+    from serving.deploy import deployment_deploy
+
+    version_register(
+        model_name="churn", upload=keras_model_file, filename="small.keras", actor=alice
+    )
+    deployment_deploy(
+        model_name="churn",
+        deployment_name="production",
+        version_number=1,
+        actor=alice,
+        reason="launch",
+    )
+    servers = []
+    try:
+        for _ in range(2):
+            servers.append(start_server(tmp_path, MODELGATE_API_KEY_CACHE_SECONDS="1"))
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
+def _predict(server, raw):
+    return requests.post(
+        server.url + PREDICT, json=BODY, headers={"Authorization": f"Bearer {raw}"}, timeout=10
+    )
+
+
+@pytest.mark.skipif(
+    not settings.REDIS_URL, reason="limits across processes need the shared cache (REDIS_URL)"
+)
+def test_rate_limits_and_quotas_hold_across_two_processes(two_servers, alice, make_key):
+    _, limited = make_key(alice, scopes=["predict"], name="rate", rate_limit="12/m")
+    _, quota = make_key(alice, scopes=["predict"], name="quota", quota="7/d")
+    answers = [_predict(two_servers[i % 2], limited) for i in range(20)]
+    accepted = [r for r in answers if r.status_code == 200]
+    assert len(accepted) == 12, [r.status_code for r in answers]
+    assert {r.status_code for r in answers} == {200, 429}
+    assert accepted[0].headers["RateLimit-Limit"] == "12"
+    assert int(accepted[-1].headers["RateLimit-Remaining"]) == 0
+    refused = answers[-1]
+    assert refused.json()["code"] == "rate_limited" and int(refused.headers["Retry-After"]) >= 1
+    assert "RateLimit-Policy" in refused.headers and "RateLimit" in refused.headers
+
+    answers = [_predict(two_servers[i % 2], quota) for i in range(10)]
+    assert sum(r.status_code == 200 for r in answers) == 7
+    assert answers[-1].status_code == 429 and answers[-1].json()["code"] == "quota_exceeded"
+
+
+def test_a_revoked_key_stops_on_both_processes_within_the_ttl(two_servers, alice, make_key):
+    from accounts.services import api_key_revoke
+
+    key, raw = make_key(alice, scopes=["predict"])
+    assert [_predict(s, raw).status_code for s in two_servers] == [200, 200]
+    api_key_revoke(key=key, actor=alice)
+    revoked_at = time.monotonic()
+    pending = set(range(2))
+    while pending and time.monotonic() - revoked_at < 5:
+        for i in list(pending):
+            if _predict(two_servers[i], raw).status_code == 401:
+                pending.discard(i)
+        time.sleep(0.1)
+    elapsed = time.monotonic() - revoked_at
+    assert not pending, f"still accepted after {elapsed:.1f}s"
+    assert elapsed < 1 + 1.0  # the TTL (1 s here) plus polling slack
