@@ -350,9 +350,7 @@ def report(rows, raw, models, levels, use_redis, args) -> None:
         f"{'to a Redis stream' if use_redis else 'in memory'}; {args.duration:.0f} s per cell"
     )
     print()
-    print(
-        "| model | batching | conc | req/s | p50 ms | p95 ms | p99 ms | CPU µs/req | errors |"
-    )
+    print("| model | batching | conc | req/s | p50 ms | p95 ms | p99 ms | CPU µs/req | errors |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for kind in models:
         for dep in ("batched", "unbatched"):

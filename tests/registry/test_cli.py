@@ -65,19 +65,17 @@ def test_it_reports_missing_paths_and_users(keras_model_file, tmp_path):
     assert_nothing_left()
 
 
+@pytest.mark.django_db(transaction=True)
 def test_it_exits_non_zero_from_the_shell(tmp_path):
-    import os
     import subprocess
     import sys
 
+    from tests.support.servers import server_env
+
     bogus = tmp_path / "m.keras"
     bogus.write_bytes(b"nope")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "console.settings_test",
-        "MODELGATE_VAR_DIR": str(tmp_path / "var"),
-        "MODELGATE_ARTIFACT_ROOT": str(tmp_path / "a"),
-    }
+    # The same database as the test (SQLite file or PostgreSQL test DB), a private store.
+    env = server_env(MODELGATE_ARTIFACT_ROOT=tmp_path / "a")
     result = subprocess.run(
         [sys.executable, "manage.py", "register_model", str(bogus), "--name", "x"],
         capture_output=True,

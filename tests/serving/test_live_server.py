@@ -70,7 +70,9 @@ def test_tritonclient_works_unchanged(server, predict_key, keras_outputs):
         tensor.set_data_from_numpy(ROWS, binary_data=binary)
         wanted = httpclient.InferRequestedOutput("score", binary_data=binary)
         # tritonclient writes Inference-Header-Content-Length into the dict it is given.
-        result = client.infer("churn", [tensor], outputs=[wanted], headers=dict(headers), request_id="7")
+        result = client.infer(
+            "churn", [tensor], outputs=[wanted], headers=dict(headers), request_id="7"
+        )
         np.testing.assert_allclose(
             result.as_numpy("score"), keras_outputs(1, ROWS), rtol=1e-5, atol=1e-6
         )
