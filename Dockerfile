@@ -1,12 +1,25 @@
-# One image for every Python service (web, serving, worker, beat): environment parity by build.
-FROM python:3.11.11-slim-bookworm
+# One image for every Python service (web, serving, worker, worker-gpu, beat, migrate): the same
+# base, the same pinned versions (deploy/constraints.txt), built from this one file.
+#   docker build -t modelgate:1.0.0-cpu .
+#   docker build --build-arg TF_EXTRA=gpu -t modelgate:1.0.0-gpu .   # tensorflow[and-cuda]
+# The base is pinned by digest: a tag can be re-pushed, a digest cannot. deploy/environments/
+# records the same digest, so the registry's parity check compares against what runs.
+ARG BASE_IMAGE=python:3.11.11-slim-bookworm@sha256:081075da77b2b55c23c088251026fb69a7b2bf92471e491ff5fd75c192fd38e5
+FROM ${BASE_IMAGE}
 
 ARG TF_EXTRA=cpu
+LABEL org.opencontainers.image.title="modelgate" \
+      org.opencontainers.image.description="Model registry, validation, serving and monitoring" \
+      org.opencontainers.image.licenses="Apache-2.0"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
-    MODELGATE_VAR_DIR=/data DJANGO_SETTINGS_MODULE=console.settings
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    MODELGATE_VAR_DIR=/data DJANGO_SETTINGS_MODULE=console.settings \
+    MODELGATE_LOG_FORMAT=json TF_CPP_MIN_LOG_LEVEL=2 \
+    MODELGATE_TF_EXTRA=${TF_EXTRA}
 
 WORKDIR /app
-COPY pyproject.toml README.md ./
+COPY deploy/constraints.txt deploy/constraints.txt
+COPY pyproject.toml README.md manage.py ./
 COPY accounts accounts
 COPY registry registry
 COPY serving serving
@@ -14,11 +27,17 @@ COPY monitoring monitoring
 COPY console console
 COPY templates templates
 COPY static static
-COPY manage.py ./
 COPY deploy deploy
-RUN pip install ".[${TF_EXTRA}]" \
+RUN if [ "${TF_EXTRA}" != "cpu" ] && [ "${TF_EXTRA}" != "gpu" ]; then \
+        echo "TF_EXTRA must be cpu or gpu" >&2; exit 1; fi \
+    && pip install --no-cache-dir -c deploy/constraints.txt ".[${TF_EXTRA}]" \
     && DEBUG=1 SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \
-    && useradd --create-home --uid 1000 modelgate && mkdir -p /data && chown modelgate /data
-USER modelgate
-EXPOSE 8000
-CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8000", "--blocking-threads", "32", "console.wsgi:application"]
+    && useradd --create-home --uid 1000 modelgate \
+    && mkdir -p /data \
+    && chown modelgate /data
+USER 1000
+EXPOSE 8000 8001
+# Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests and drain
+# the batchers (atexit), Celery finishes the running task (warm shutdown).
+STOPSIGNAL SIGTERM
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8001", "--blocking-threads", "32", "--workers-kill-timeout", "30", "--respawn-failed-workers", "console.wsgi:application"]

@@ -24,3 +24,27 @@ def broker_ok() -> tuple[bool, str]:
         return True, "ok"
     except Exception as exc:  # kombu raises many types; all mean "broker unreachable"
         return False, f"{type(exc).__name__}: {exc}"
+
+
+def serving_pool_ok() -> tuple[bool, str] | None:
+    """Every deployed version loaded and warmed; None where this process serves no predictions.
+
+    A deploy that this replica has not picked up yet does not make it unready: the old table
+    still answers, and failing every replica's probe at once during a rollout would empty the
+    Service. A version that cannot load does, until it loads or is rolled back.
+    """
+    from django.conf import settings
+
+    from serving.pool import get_pool
+
+    if not settings.MODELGATE_POOL_AUTOSTART:
+        return None
+    pool = get_pool()
+    table = pool.table
+    if pool.ready:
+        return True, f"{len(table.routes)} deployment(s) loaded and warmed"
+    if table.loading or table.errors:
+        loading = ", ".join(sorted(f"{m}/{d}" for m, d in table.loading)) or "none"
+        errors = "; ".join(f"{m} v{n}: {e}" for (m, n), e in sorted(table.errors.items()))
+        return False, f"not loaded: {loading}" + (f" ({errors})" if errors else "")
+    return False, "loading deployed versions"

@@ -20,6 +20,9 @@ def healthz(request):
 @require_GET
 def readyz(request):
     checks = {"database": health.database_ok(), "broker": health.broker_ok()}
+    pool = health.serving_pool_ok()
+    if pool is not None:  # a serving process: ready once every deployed version is warm
+        checks["serving"] = pool
     ready = all(ok for ok, _ in checks.values())
     body = {
         "status": "ok" if ready else "unavailable",

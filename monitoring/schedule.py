@@ -10,12 +10,19 @@ SLO_CHECK_SECONDS = float(os.environ.get("MODELGATE_SLO_CHECK_SECONDS", "30"))
 DRAIN_SECONDS = float(os.environ.get("MODELGATE_DRAIN_SECONDS", "2"))
 
 BEAT_SCHEDULE = {
-    "drain-prediction-stream": {
-        "task": "monitoring.tasks.drain_prediction_stream",
-        "schedule": DRAIN_SECONDS,
-        # A drain that waited longer than two periods is stale: the next one covers it.
-        "options": {"expires": DRAIN_SECONDS * 2},
-    },
+    # Without Redis (the embedded default) serving writes events to the database itself.
+    **(
+        {
+            "drain-prediction-stream": {
+                "task": "monitoring.tasks.drain_prediction_stream",
+                "schedule": DRAIN_SECONDS,
+                # A drain that waited longer than two periods is stale: the next one covers it.
+                "options": {"expires": DRAIN_SECONDS * 2},
+            }
+        }
+        if os.environ.get("REDIS_URL")
+        else {}
+    ),
     "check-slos": {
         "task": "monitoring.tasks.check_slos",
         "schedule": SLO_CHECK_SECONDS,

@@ -1,16 +1,30 @@
 """A lean WSGI front: prediction-protocol requests go straight to the gateway, everything else to
 Django. Django's handler and middleware cost ~150 µs a request (see ARCHITECTURE.md), more than
-the model at batch 1, and the predict path needs none of them."""
+the model at batch 1, and the predict path needs none of them.
+
+The front also gives every request its id (REQUEST_ID, read by console.logging's JSON formatter),
+writes the access log line, and drains the serving pool when the process shuts down."""
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import re
+import time
+from contextvars import ContextVar
 
 from django.conf import settings
 
 from serving import gateway
 
 logger = logging.getLogger(__name__)
+access_logger = logging.getLogger("modelgate.access")
+
+# The request (or task) a thread is serving; a prediction's id is its prediction request id.
+REQUEST_ID: ContextVar[str] = ContextVar("modelgate_request_id", default="")
+# An id from a trusted proxy (X-Request-Id) is kept when it is short and plain.
+_INCOMING_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 _PREFIXES = ("/v1/models", "/v2", "/api/v1/models/")
 _STATUS = {
@@ -34,33 +48,103 @@ def status_line(code: int) -> str:
     return _STATUS.get(code) or f"{code} Status"
 
 
+def _request_id(environ) -> str:
+    incoming = environ.get("HTTP_X_REQUEST_ID")
+    if incoming and _INCOMING_ID_RE.match(incoming):
+        return incoming
+    return os.urandom(10).hex()
+
+
+def drain_pool(timeout: float | None = None) -> None:
+    """Stop taking predictions and let queued ones finish (SIGTERM, atexit)."""
+    from serving import pool as pool_module
+
+    pool = pool_module._pool
+    if pool is None:
+        return
+    pool.ready = False  # readiness probes fail first, so the load balancer stops sending
+    pool.stop(timeout if timeout is not None else settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS)
+    logger.info("serving pool drained", extra={"event": "shutdown"})
+
+
 class ServingFront:
     """Wraps the Django WSGI application."""
 
     def __init__(self, django_app):
         self.django_app = django_app
+        self.access_log = getattr(settings, "MODELGATE_ACCESS_LOG", False)
         if settings.MODELGATE_POOL_AUTOSTART:
             from serving.pool import get_pool
 
             get_pool().ensure_started()
+            # granian and gunicorn stop a worker on SIGTERM by returning from their serve loop,
+            # so the interpreter exits normally and atexit runs: the batchers drain then.
+            atexit.register(drain_pool)
 
     def __call__(self, environ, start_response):
+        started = time.perf_counter()
+        request_id = _request_id(environ)
+        token = REQUEST_ID.set(request_id)
         path = environ.get("PATH_INFO", "")
-        if path.startswith(_PREFIXES) and (
-            not path.startswith("/api/") or path.endswith("/predict")
-        ):
-            stream = environ["wsgi.input"]
-            try:
-                reply = gateway.dispatch(environ["REQUEST_METHOD"], path, environ, stream.read)
-            except Exception:  # the last line of defence: a JSON 500, never a traceback
-                logger.exception("unhandled error serving %s", path)
-                reply = gateway.Reply(500, b'{"error": "internal server error"}')
-            if reply is not None:
-                headers = [
-                    ("Content-Type", reply.content_type),
-                    ("Content-Length", str(len(reply.body))),
-                    *reply.headers,
-                ]
-                start_response(status_line(reply.status), headers)
-                return [reply.body]
-        return self.django_app(environ, start_response)
+        try:
+            if path.startswith(_PREFIXES) and (
+                not path.startswith("/api/") or path.endswith("/predict")
+            ):
+                reply = self._predict(environ, path)
+                if reply is not None:
+                    headers = [
+                        ("Content-Type", reply.content_type),
+                        ("Content-Length", str(len(reply.body))),
+                        *reply.headers,
+                    ]
+                    for name, value in reply.headers:
+                        if name == "X-Prediction-Id":
+                            request_id = value  # ties this line to the event and the log row
+                            break
+                    else:
+                        headers.append(("X-Request-Id", request_id))
+                    start_response(status_line(reply.status), headers)
+                    if self.access_log:
+                        self._log(environ, path, reply.status, started, request_id)
+                    return [reply.body]
+            return self._django(environ, start_response, path, started, request_id)
+        finally:
+            REQUEST_ID.reset(token)
+
+    def _predict(self, environ, path):
+        stream = environ["wsgi.input"]
+        try:
+            return gateway.dispatch(environ["REQUEST_METHOD"], path, environ, stream.read)
+        except Exception:  # the last line of defence: a JSON 500, never a traceback
+            logger.exception("unhandled error serving %s", path)
+            return gateway.Reply(500, b'{"error": "internal server error"}')
+
+    def _django(self, environ, start_response, path, started, request_id):
+        seen = []
+
+        def start(status, headers, exc_info=None):
+            seen.append(status)
+            return start_response(status, [*headers, ("X-Request-Id", request_id)], exc_info)
+
+        result = self.django_app(environ, start)
+        if self.access_log:
+            status = int(seen[0].split(" ", 1)[0]) if seen else 0
+            self._log(environ, path, status, started, request_id)
+        return result
+
+    @staticmethod
+    def _log(environ, path, status, started, request_id) -> None:
+        access_logger.info(
+            "%s %s %s",
+            environ.get("REQUEST_METHOD", ""),
+            path,
+            status,
+            extra={
+                "request_id": request_id,
+                "method": environ.get("REQUEST_METHOD", ""),
+                "path": path,
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
+                "remote_addr": environ.get("REMOTE_ADDR", ""),
+            },
+        )

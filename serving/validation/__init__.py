@@ -1,0 +1,1 @@
+"""The validation suite: one module per check, the policy, and the runner that records a run."""
