@@ -27,8 +27,17 @@ def _cache():
     return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
 
 
+_day_memo: tuple[int, str] = (-1, "")
+
+
 def _day(moment: float | None = None) -> str:
-    return datetime.fromtimestamp(time.time() if moment is None else moment, UTC).strftime("%Y%m%d")
+    """The UTC day as YYYYMMDD; memoised per epoch day since it runs on every predict call."""
+    global _day_memo
+    moment = time.time() if moment is None else moment
+    epoch_day = int(moment // 86400)
+    if _day_memo[0] != epoch_day:
+        _day_memo = (epoch_day, datetime.fromtimestamp(moment, UTC).strftime("%Y%m%d"))
+    return _day_memo[1]
 
 
 def _cache_key(prefix: str, day: str) -> str:

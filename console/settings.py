@@ -285,7 +285,8 @@ MODELGATE_ACCESS_LOG = envbool("MODELGATE_ACCESS_LOG", MODELGATE_LOG_FORMAT == "
 MODELGATE_SHUTDOWN_DRAIN_SECONDS = envfloat("MODELGATE_SHUTDOWN_DRAIN_SECONDS", 20.0)
 # A worker's SIGTERM finishes the running task (warm shutdown); if the worker dies instead, the
 # task (acks_late, reject_on_worker_lost) is re-queued once the broker's visibility timeout
-# passes: keep that longer than the longest task, shorter than an hour of lost work.
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 2 * 3600),
-}
+# passes (Redis only; the embedded SQLAlchemy transport passes options to create_engine).
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "visibility_timeout": envint("CELERY_VISIBILITY_TIMEOUT", 2 * 3600),
+    }

@@ -149,7 +149,9 @@ def sample_size_proportions(
         raise ValueError("the minimum detectable effect must not be zero")
     p1, p2 = baseline, baseline + mde
     if not (0 < p1 < 1 and 0 < p2 < 1):
-        raise ValueError(f"baseline {p1:g} and baseline + effect {p2:g} must lie strictly in (0, 1)")
+        raise ValueError(
+            f"baseline {p1:g} and baseline + effect {p2:g} must lie strictly in (0, 1)"
+        )
     z_a, z_b = stats.norm.ppf(1 - alpha / 2), stats.norm.ppf(power)
     pbar = (p1 + p2) / 2
     root = z_a * math.sqrt(2 * pbar * (1 - pbar)) + z_b * math.sqrt(p1 * (1 - p1) + p2 * (1 - p2))

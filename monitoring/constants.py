@@ -14,6 +14,8 @@ class Resolution(models.IntegerChoices):
 class AlertKind(models.TextChoices):
     SLO_BREACH = "slo_breach", "SLO breached"
     AUTO_ROLLED_BACK = "auto_rolled_back", "Auto-rolled back"
+    DRIFT = "drift", "Data drift"
+    QUALITY_DROP = "quality_drop", "Quality dropped"
 
 
 # The window selector of the monitoring pages and the metrics API.
@@ -25,3 +27,26 @@ WINDOWS: dict[str, timedelta] = {
 }
 DEFAULT_WINDOW = "1h"
 MAX_CUSTOM_WINDOW = timedelta(days=400)
+
+
+class DriftMethod(models.TextChoices):
+    EVIDENTLY = "evidently", "Evidently defaults (KS / chi-square / Z / Wasserstein / JS)"
+    PSI = "psi", "PSI, 10 reference-quantile bins"
+    KS = "ks", "Kolmogorov-Smirnov at any size"
+
+
+class ReferenceKind(models.TextChoices):
+    DATASET = "dataset", "The version's reference dataset"
+    TRAFFIC = "traffic", "Traffic after the latest deploy"
+
+
+class ExperimentMetric(models.TextChoices):
+    ACCURACY = "accuracy", "Accuracy (rate: prediction matches the label)"
+    CONVERSION = "conversion", "Conversion (rate: the outcome is positive)"
+    OUTCOME = "outcome", "Mean outcome (Welch's t-test)"
+
+
+class ExperimentStatus(models.TextChoices):
+    RUNNING = "running", "Running"
+    PROMOTED = "promoted", "Treatment promoted"
+    STOPPED = "stopped", "Stopped"

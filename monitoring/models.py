@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from monitoring.constants import AlertKind, Resolution
+from monitoring.constants import (
+    AlertKind,
+    DriftMethod,
+    ExperimentMetric,
+    ExperimentStatus,
+    ReferenceKind,
+    Resolution,
+)
 from monitoring.histograms import N_BUCKETS
 
 BUCKET_FIELDS = tuple(f"b{i}" for i in range(N_BUCKETS))
@@ -203,3 +211,163 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} on {self.deployment}"
+
+
+class DriftPolicy(models.Model):
+    """How a deployment's inputs are compared with their reference, and when it alerts."""
+
+    deployment = models.OneToOneField(
+        "serving.Deployment", on_delete=models.CASCADE, related_name="drift_policy"
+    )
+    enabled = models.BooleanField(default=True, help_text="Run on the periodic schedule.")
+    method = models.CharField(
+        max_length=16, choices=DriftMethod.choices, default=DriftMethod.EVIDENTLY
+    )
+    reference = models.CharField(
+        max_length=16, choices=ReferenceKind.choices, default=ReferenceKind.DATASET
+    )
+    reference_hours = models.PositiveIntegerField(
+        default=24,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 90)],
+        help_text="Traffic reference: the first hours of traffic after the latest deploy.",
+    )
+    window_minutes = models.PositiveIntegerField(
+        default=60,
+        validators=[MinValueValidator(1), MaxValueValidator(24 * 60 * 30)],
+        help_text="The current window: the latest minutes of logged inputs.",
+    )
+    min_rows = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(1)],
+        help_text="Rows both samples need before they are compared.",
+    )
+    share_threshold = models.FloatField(
+        default=0.5,
+        validators=[MinValueValidator(0.01), MaxValueValidator(1.0)],
+        help_text="Share of drifted features that makes the dataset drift (and alerts).",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"drift policy of {self.deployment}"
+
+    def as_dict(self) -> dict:
+        return {field: getattr(self, field) for field in DRIFT_POLICY_FIELDS}
+
+
+DRIFT_POLICY_FIELDS = (
+    "enabled",
+    "method",
+    "reference",
+    "reference_hours",
+    "window_minutes",
+    "min_rows",
+    "share_threshold",
+)
+
+
+class DriftReport(models.Model):
+    """One comparison of a window of logged inputs of one version x variant with its reference."""
+
+    deployment = models.ForeignKey(
+        "serving.Deployment", on_delete=models.CASCADE, related_name="drift_reports"
+    )
+    version = models.IntegerField()
+    variant = models.CharField(max_length=16)
+    method = models.CharField(max_length=16, choices=DriftMethod.choices)
+    reference_kind = models.CharField(max_length=16, choices=ReferenceKind.choices)
+    reference_label = models.CharField(max_length=200)
+    window_start = models.DateTimeField()
+    window_end = models.DateTimeField()
+    n_reference = models.PositiveIntegerField(default=0)
+    n_current = models.PositiveIntegerField(default=0)
+    features = models.JSONField(default=list, blank=True)
+    share_drifted = models.FloatField(null=True, blank=True)
+    share_threshold = models.FloatField(default=0.5)
+    dataset_drift = models.BooleanField(default=False)
+    skipped = models.TextField(blank=True, help_text="Why nothing was compared, if so.")
+    actor_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["deployment", "created_at"], name="drift_deployment_ts")]
+
+    def __str__(self) -> str:
+        return f"drift {self.deployment} v{self.version} {self.variant} #{self.pk}"
+
+
+class Feedback(models.Model):
+    """Ground truth (or an outcome) for one logged prediction; a later label replaces it."""
+
+    prediction_id = models.CharField(max_length=80, unique=True)
+    log = models.ForeignKey(
+        PredictionLog, null=True, blank=True, on_delete=models.SET_NULL, related_name="feedback"
+    )
+    deployment_id = models.IntegerField()
+    version = models.IntegerField()
+    variant = models.CharField(max_length=16)
+    key_prefix = models.CharField(max_length=16, blank=True)
+    predicted_at = models.DateTimeField()
+    predicted = models.FloatField(
+        null=True, blank=True, help_text="The served answer, when its payload was sampled."
+    )
+    label = models.FloatField()
+    actor_label = models.CharField(max_length=150)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["deployment_id", "predicted_at"], name="feedback_deployment_ts")
+        ]
+
+    def __str__(self) -> str:
+        return f"feedback on {self.prediction_id}"
+
+
+class Experiment(models.Model):
+    """An A/B test between two versions of a deployment, judged on a metric from feedback."""
+
+    deployment = models.ForeignKey(
+        "serving.Deployment", on_delete=models.CASCADE, related_name="experiments"
+    )
+    name = models.CharField(max_length=100)
+    control_version = models.PositiveIntegerField()
+    treatment_version = models.PositiveIntegerField()
+    metric = models.CharField(max_length=16, choices=ExperimentMetric.choices)
+    alpha = models.FloatField(
+        default=0.05, validators=[MinValueValidator(0.0001), MaxValueValidator(0.5)]
+    )
+    power = models.FloatField(
+        default=0.8, validators=[MinValueValidator(0.5), MaxValueValidator(0.999)]
+    )
+    mde = models.FloatField(help_text="Minimum detectable effect, absolute (0.02 = 2 points).")
+    baseline = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="Expected control rate (or outcome standard deviation) for planning; blank: "
+        "the observed control value.",
+    )
+    status = models.CharField(
+        max_length=16, choices=ExperimentStatus.choices, default=ExperimentStatus.RUNNING
+    )
+    started_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    result = models.JSONField(default=dict, blank=True, help_text="The analysis when it ended.")
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["deployment"],
+                condition=models.Q(status="running"),
+                name="one_running_experiment_per_deployment",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"experiment {self.name} on {self.deployment}"

@@ -8,6 +8,8 @@ from celery.schedules import crontab
 
 SLO_CHECK_SECONDS = float(os.environ.get("MODELGATE_SLO_CHECK_SECONDS", "30"))
 DRAIN_SECONDS = float(os.environ.get("MODELGATE_DRAIN_SECONDS", "2"))
+DRIFT_SECONDS = float(os.environ.get("MODELGATE_DRIFT_SECONDS", "900"))
+SWEEP_SECONDS = float(os.environ.get("MODELGATE_SWEEP_SECONDS", "30"))
 
 BEAT_SCHEDULE = {
     # Without Redis (the embedded default) serving writes events to the database itself.
@@ -31,5 +33,16 @@ BEAT_SCHEDULE = {
     "purge-prediction-logs": {
         "task": "monitoring.tasks.purge_prediction_logs",
         "schedule": crontab(minute=17, hour=3),
+    },
+    # Validation runs and batch jobs whose gpu worker died are marked `error`, never left running.
+    "sweep-lost-work": {
+        "task": "serving.tasks.sweep_lost_work",
+        "schedule": SWEEP_SECONDS,
+        "options": {"expires": SWEEP_SECONDS},
+    },
+    "run-drift": {
+        "task": "monitoring.tasks.run_drift",
+        "schedule": DRIFT_SECONDS,
+        "options": {"expires": DRIFT_SECONDS},
     },
 }

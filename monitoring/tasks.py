@@ -44,3 +44,17 @@ def check_slos() -> int:
 def purge_prediction_logs() -> dict:
     """Delete prediction logs and minute rollups past their retention."""
     return services.retention_purge()
+
+
+@shared_task(
+    name="monitoring.tasks.run_drift",
+    acks_late=True,
+    soft_time_limit=540,
+    time_limit=600,
+    ignore_result=True,
+)
+def run_drift() -> int:
+    """Compare every deployment's recent inputs with its reference; alert on dataset drift."""
+    from monitoring.drift_service import drift_run_all
+
+    return drift_run_all()

@@ -99,10 +99,27 @@ def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **
 
 
 def check_promotable(version: ModelVersion, *, override: bool) -> None:
-    """Refuse versions that must not serve traffic."""
-    if version.state in UNDEPLOYABLE_STATES and not override:
+    """Refuse versions without a passed validation run, unless an admin overrides (audited)."""
+    if override:
+        return
+    label = f"{version.model.name} v{version.number}"
+    if version.state in UNDEPLOYABLE_STATES:
+        raise Conflict(f"{label} is {version.state} and cannot be deployed", code="not_validated")
+    from serving.validation.runs import validation_latest_verdict
+
+    verdict = validation_latest_verdict(version)
+    if verdict is None:
         raise Conflict(
-            f"{version.model.name} v{version.number} is {version.state} and cannot be deployed"
+            f"{label} has no passed validation run; run the validation suite first "
+            "(or an admin may override with a written reason)",
+            code="not_validated",
+        )
+    if verdict.status != "passed" or version.state != "validated":
+        failed = ", ".join(c["check"] for c in verdict.checks if not c.get("passed")) or "-"
+        raise Conflict(
+            f"{label}'s latest validation run #{verdict.pk} {verdict.status} "
+            f"(failed checks: {failed}); it cannot be deployed without an admin override",
+            code="not_validated",
         )
 
 
@@ -226,3 +243,82 @@ def deployment_configure(
 def deployment_state_at(deployment: Deployment, when: datetime) -> DeploymentEvent | None:
     """The event whose `after` state was serving at `when` (None: nothing was deployed yet)."""
     return deployment.events.filter(created_at__lte=when).order_by("-created_at", "-id").first()
+
+
+def _traffic_state(model_name: str, variants: list[dict]) -> list[dict]:
+    """Check and normalise a traffic split: one primary, serving weights adding up to 100, at
+    most one shadow (weight 0: it receives a copy, never a share)."""
+    if not variants:
+        raise InvalidInput("a traffic split needs at least one variant")
+    state, seen = [], set()
+    for item in variants:
+        try:
+            number, weight, role = int(item["version"]), int(item["weight"]), str(item["role"])
+        except (KeyError, TypeError, ValueError):
+            raise InvalidInput(
+                "each variant needs an integer version, an integer weight and a role"
+            ) from None
+        if role not in VariantRole.values:
+            raise InvalidInput(f"unknown role {role!r}; choose one of {', '.join(VariantRole)}")
+        if not 0 <= weight <= 100:
+            raise InvalidInput(f"v{number}: weight must lie between 0 and 100, not {weight}")
+        if role == VariantRole.SHADOW and weight != 0:
+            raise InvalidInput(f"v{number}: a shadow variant takes no traffic share; give it 0")
+        if number in seen:
+            raise InvalidInput(f"v{number} appears twice in the split")
+        seen.add(number)
+        state.append({"version": number, "weight": weight, "role": role})
+    roles = [s["role"] for s in state]
+    if roles.count(VariantRole.PRIMARY) != 1:
+        raise InvalidInput("a traffic split needs exactly one primary variant")
+    if roles.count(VariantRole.SHADOW) > 1:
+        raise InvalidInput("a traffic split may have at most one shadow variant")
+    total = sum(s["weight"] for s in state if s["role"] != VariantRole.SHADOW)
+    if total != 100:
+        raise InvalidInput(f"the serving weights must add up to 100, not {total}")
+    # Primary first, then by version: the order _variants_state reads back after the write.
+    return sorted(state, key=lambda s: (s["role"] != VariantRole.PRIMARY, s["version"]))
+
+
+@transaction.atomic
+def deployment_set_traffic(
+    *,
+    model_name: str,
+    deployment_name: str,
+    variants: list[dict],
+    actor,
+    reason: str,
+    principal=None,
+    ip: str | None = None,
+) -> DeploymentEvent:
+    """Split a deployment's traffic between versions by weight (A/B), with an optional shadow."""
+    if not reason.strip():
+        raise InvalidInput("a traffic change needs a reason")
+    deployment = _lock_deployment(model_name, deployment_name, create=False)
+    after = _traffic_state(model_name, variants)
+    numbers = [s["version"] for s in after]
+    versions = {
+        v.number: v
+        for v in ModelVersion.objects.filter(
+            model=deployment.model, number__in=numbers
+        ).select_related("model")
+    }
+    missing = sorted(set(numbers) - set(versions))
+    if missing:
+        raise NotFound(f"{model_name} has no version(s) {', '.join(f'v{n}' for n in missing)}")
+    for item in after:
+        check_promotable(versions[item["version"]], override=False)
+    before = _variants_state(deployment)
+    if sorted(before, key=lambda s: s["version"]) == sorted(after, key=lambda s: s["version"]):
+        raise Conflict(f"{deployment} already serves that split")
+    _apply_state(deployment, after)
+    return _record(
+        deployment,
+        kind=EventKind.TRAFFIC_CHANGED,
+        actor=actor,
+        principal=principal,
+        ip=ip,
+        reason=reason,
+        before=before,
+        after=after,
+    )

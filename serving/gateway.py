@@ -209,6 +209,20 @@ def _target(model, version, label, environ):
     if version is not None:
         return _version(model, version), None, "pinned"
     route = _route(model, label or PRODUCTION)
+    forced = environ.get("HTTP_X_MODELGATE_VARIANT")
+    if forced is not None:
+        # A tester pins one serving variant (`v<N>`) of the split, bypassing the weights.
+        number = forced.strip().lower().removeprefix("v")
+        for loaded, _, role in route.variants:
+            if number.isdigit() and loaded.number == int(number):
+                return loaded, route, role
+        serving = ", ".join(f"v{lv.number}" for lv, _, _ in route.variants)
+        raise ProtocolError(
+            400,
+            f"X-Modelgate-Variant {forced!r} is not a serving variant of {route.model_name}/"
+            f"{route.name} (serving: {serving}; use v<N>)",
+            "invalid",
+        )
     subject = environ.get("HTTP_X_MODELGATE_SUBJECT")
     loaded, role = route.pick(subject or environ.get("_mg_key_prefix"))
     return loaded, route, role

@@ -7,59 +7,128 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0002_validationpolicy_validationrun'),
-        ('serving', '0001_initial'),
+        ("registry", "0002_validationpolicy_validationrun"),
+        ("serving", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='WorkerHeartbeat',
+            name="WorkerHeartbeat",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('hostname', models.CharField(max_length=255, unique=True)),
-                ('pid', models.PositiveIntegerField(default=0)),
-                ('queues', models.JSONField(default=list)),
-                ('device', models.CharField(blank=True, max_length=40)),
-                ('gpu', models.JSONField(blank=True, help_text='NVML facts; null on CPU workers.', null=True)),
-                ('cpu_percent', models.FloatField(blank=True, null=True)),
-                ('memory', models.JSONField(blank=True, default=dict)),
-                ('runtime', models.JSONField(blank=True, default=dict)),
-                ('current_task', models.CharField(blank=True, max_length=255)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('last_seen', models.DateTimeField(db_index=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("hostname", models.CharField(max_length=255, unique=True)),
+                ("pid", models.PositiveIntegerField(default=0)),
+                ("queues", models.JSONField(default=list)),
+                ("device", models.CharField(blank=True, max_length=40)),
+                (
+                    "gpu",
+                    models.JSONField(
+                        blank=True, help_text="NVML facts; null on CPU workers.", null=True
+                    ),
+                ),
+                ("cpu_percent", models.FloatField(blank=True, null=True)),
+                ("memory", models.JSONField(blank=True, default=dict)),
+                ("runtime", models.JSONField(blank=True, default=dict)),
+                ("current_task", models.CharField(blank=True, max_length=255)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("last_seen", models.DateTimeField(db_index=True)),
             ],
             options={
-                'ordering': ['hostname'],
+                "ordering": ["hostname"],
             },
         ),
         migrations.CreateModel(
-            name='BatchJob',
+            name="BatchJob",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('status', models.CharField(choices=[('queued', 'Queued'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed'), ('cancelled', 'Cancelled'), ('error', 'Error')], default='queued', max_length=10)),
-                ('batch_size', models.PositiveIntegerField(default=4096, validators=[django.core.validators.MinValueValidator(1), django.core.validators.MaxValueValidator(65536)])),
-                ('rows_total', models.PositiveBigIntegerField(default=0)),
-                ('rows_done', models.PositiveBigIntegerField(default=0)),
-                ('rows_per_second', models.FloatField(default=0.0)),
-                ('cancel_requested', models.BooleanField(default=False)),
-                ('result_dir', models.CharField(blank=True, help_text='Under the artifact root.', max_length=500)),
-                ('error', models.TextField(blank=True)),
-                ('worker_host', models.CharField(blank=True, max_length=255)),
-                ('attempts', models.PositiveSmallIntegerField(default=0)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('heartbeat_at', models.DateTimeField(blank=True, null=True)),
-                ('finished_at', models.DateTimeField(blank=True, null=True)),
-                ('created_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('dataset', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batch_jobs', to='registry.dataset')),
-                ('version', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='batch_jobs', to='registry.modelversion')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("queued", "Queued"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                            ("cancelled", "Cancelled"),
+                            ("error", "Error"),
+                        ],
+                        default="queued",
+                        max_length=10,
+                    ),
+                ),
+                (
+                    "batch_size",
+                    models.PositiveIntegerField(
+                        default=4096,
+                        validators=[
+                            django.core.validators.MinValueValidator(1),
+                            django.core.validators.MaxValueValidator(65536),
+                        ],
+                    ),
+                ),
+                ("rows_total", models.PositiveBigIntegerField(default=0)),
+                ("rows_done", models.PositiveBigIntegerField(default=0)),
+                ("rows_per_second", models.FloatField(default=0.0)),
+                ("cancel_requested", models.BooleanField(default=False)),
+                (
+                    "result_dir",
+                    models.CharField(
+                        blank=True, help_text="Under the artifact root.", max_length=500
+                    ),
+                ),
+                ("error", models.TextField(blank=True)),
+                ("worker_host", models.CharField(blank=True, max_length=255)),
+                ("attempts", models.PositiveSmallIntegerField(default=0)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("heartbeat_at", models.DateTimeField(blank=True, null=True)),
+                ("finished_at", models.DateTimeField(blank=True, null=True)),
+                (
+                    "created_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "dataset",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batch_jobs",
+                        to="registry.dataset",
+                    ),
+                ),
+                (
+                    "version",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="batch_jobs",
+                        to="registry.modelversion",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['-created_at', '-id'],
-                'indexes': [models.Index(fields=['status', 'heartbeat_at'], name='serving_bat_status_13d771_idx')],
+                "ordering": ["-created_at", "-id"],
+                "indexes": [
+                    models.Index(
+                        fields=["status", "heartbeat_at"], name="serving_bat_status_13d771_idx"
+                    )
+                ],
             },
         ),
     ]

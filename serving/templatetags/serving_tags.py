@@ -1,17 +1,36 @@
-"""`{% version_actions version %}`: the deploy controls that the version page shows."""
+"""`{% version_actions version %}`: the validation panel and the deploy controls of a version."""
 
 from django import template
 
+from accounts.errors import Conflict
 from accounts.permissions import actor_can
+from serving.deploy import check_promotable
 from serving.forms import DeployForm
 from serving.selectors import deployments_of_version
+from serving.validation.runs import NOT_VALIDATABLE, validation_runs_of
 
 register = template.Library()
+
+
+def _gate_reason(version) -> str:
+    """Why the promotion gate refuses this version ("" when it may deploy)."""
+    try:
+        check_promotable(version, override=False)
+    except Conflict as exc:
+        return exc.message
+    return ""
 
 
 @register.inclusion_tag("serving/_version_actions.html", takes_context=True)
 def version_actions(context, version):
     request = context["request"]
+    latest = validation_runs_of(version).first()
+    if version.state in NOT_VALIDATABLE:
+        blocked = f"This version is {version.state}; register a new version to validate again."
+    elif latest is not None and not latest.finished:
+        blocked = f"Run #{latest.pk} is {latest.status}."
+    else:
+        blocked = ""
     return {
         "version": version,
         "deployments": deployments_of_version(version),
@@ -19,4 +38,8 @@ def version_actions(context, version):
         "can_deploy": actor_can(request.user, None, "deploy", model_name=version.model.name),
         "is_admin": actor_can(request.user, None, "admin"),
         "csrf_token": context.get("csrf_token"),
+        "latest_run": latest,
+        "can_validate": not blocked,
+        "validate_blocked": blocked,
+        "gate_reason": _gate_reason(version),
     }

@@ -44,7 +44,8 @@ def compare(spec, worker: dict) -> list[dict]:
     if spec.cudnn:
         rows.append(("cudnn", spec.cudnn, worker.get("cudnn_version")))
     fields = [
-        {"field": f, "expected": e, "actual": a, "match": _version_matches(e, a)} for f, e, a in rows
+        {"field": f, "expected": e, "actual": a, "match": _version_matches(e, a)}
+        for f, e, a in rows
     ]
     have = int(worker.get("gpu_count") or 0)
     fields.append(

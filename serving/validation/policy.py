@@ -56,7 +56,9 @@ SETTINGS: dict[str, Setting] = {
     ),
     "load_seconds": Setting("float", 2.0, "Duration of the sustained load check, s.", 0.1, 600),
     "load_concurrency": Setting("int", 8, "Concurrent clients in the load check.", 1, 256),
-    "load_p99_ms": Setting("float", 500.0, "p99 request latency budget under load, ms.", 0.1, 60000),
+    "load_p99_ms": Setting(
+        "float", 500.0, "p99 request latency budget under load, ms.", 0.1, 60000
+    ),
     "parity_fail_on": Setting(
         "field_list",
         ["python", "tensorflow"],

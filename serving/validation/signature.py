@@ -55,6 +55,4 @@ def run(ctx: SuiteContext) -> CheckResult:
         return CheckResult(NAME, False, metrics, "breaking change: " + "; ".join(breaking))
     if breaking:
         return CheckResult(NAME, True, metrics, "allowed by policy: " + "; ".join(breaking))
-    return CheckResult(
-        NAME, True, metrics, f"compatible with production v{ctx.production.number}"
-    )
+    return CheckResult(NAME, True, metrics, f"compatible with production v{ctx.production.number}")

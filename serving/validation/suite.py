@@ -95,7 +95,7 @@ def build_context(version: ModelVersion, policy: dict, log: Callable[[str], None
     holdout = None
     if version.holdout_dataset_id:
         holdout = dataset_inputs(version.holdout_dataset, version.signature)
-        log(f"hold-out dataset #{version.holdout_dataset_id}: {version.holdout_dataset.row_count} rows")
+        log(f"hold-out dataset #{version.holdout_dataset_id}: {len(holdout[0])} input(s)")
     production = production_version(version)
     baseline: dict = {}
 

@@ -114,7 +114,9 @@ def test_it_declares_dataset_drift_at_the_share_threshold(gen):
     result = drift.dataset_drift(["a", "b", "c", "d"], ref, cur)
     assert result.share_drifted == 0.5
     assert result.dataset_drift
-    assert not drift.dataset_drift(["a", "b", "c", "d"], ref, cur, share_threshold=0.75).dataset_drift
+    assert not drift.dataset_drift(
+        ["a", "b", "c", "d"], ref, cur, share_threshold=0.75
+    ).dataset_drift
 
 
 def test_it_reports_histograms_that_sum_to_one(gen):
@@ -128,6 +130,8 @@ def test_it_refuses_mismatched_shapes_and_unknown_methods(gen):
     with pytest.raises(ValueError, match="feature count mismatch: 2 names, reference has 3"):
         drift.dataset_drift(["a", "b"], gen.normal(size=(10, 3)), gen.normal(size=(10, 3)))
     with pytest.raises(ValueError, match="unknown drift method 'nope'"):
-        drift.dataset_drift(["a"], gen.normal(size=(10, 1)), gen.normal(size=(10, 1)), method="nope")
+        drift.dataset_drift(
+            ["a"], gen.normal(size=(10, 1)), gen.normal(size=(10, 1)), method="nope"
+        )
     with pytest.raises(ValueError, match="has no values"):
         drift.feature_drift("x", np.array([np.nan]), np.array([1.0]))

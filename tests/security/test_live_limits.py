@@ -21,10 +21,12 @@ BODY = {"instances": [[0.1, 0.2, 0.3, 0.4]]}
 def two_servers(alice, keras_model_file, tmp_path):
     from registry.services import version_register
     from serving.deploy import deployment_deploy
+    from tests.support.validated import mark_validated
 
-    version_register(
+    version = version_register(
         model_name="churn", upload=keras_model_file, filename="small.keras", actor=alice
     )
+    mark_validated(version, actor=alice)
     deployment_deploy(
         model_name="churn",
         deployment_name="production",

@@ -8,8 +8,9 @@ import pytest
 
 @pytest.fixture
 def churn(alice, keras_model_file, keras_model_file_v2):
-    """Model `churn` with v1 and v2 (same signature, different weights)."""
+    """Model `churn` with v1 and v2 (same signature, different weights), both validated."""
     from registry.services import version_register
+    from tests.support.validated import mark_validated
 
     v1 = version_register(
         model_name="churn", upload=keras_model_file, filename="small.keras", actor=alice
@@ -17,6 +18,8 @@ def churn(alice, keras_model_file, keras_model_file_v2):
     v2 = version_register(
         model_name="churn", upload=keras_model_file_v2, filename="small-v2.keras", actor=alice
     )
+    mark_validated(v1, actor=alice)
+    mark_validated(v2, actor=alice)
     return v1, v2
 
 

@@ -198,8 +198,7 @@ def test_it_publishes_a_prediction_event(client, deployed, predict_key, monkeypa
     np.testing.assert_allclose(event.inputs["features"], ROWS, rtol=1e-6)
 
 
-def test_a_refused_request_is_logged_with_its_status(client, deployed, predict_key,
-                                                     monkeypatch):
+def test_a_refused_request_is_logged_with_its_status(client, deployed, predict_key, monkeypatch):
     sink = events.MemorySink()
     monkeypatch.setattr(events, "_buffer", events.EventBuffer(sink))
     response = post(client, "/v1/models/churn:predict", {"instances": [[1.0]]}, predict_key)
@@ -228,8 +227,9 @@ def test_the_prediction_cache_answers_repeated_inputs(client, deployed, predict_
     assert loaded.batcher.stats()["batches"] == batches  # the model did not run again
 
 
-def test_an_over_limit_key_gets_429_with_rate_limit_headers(client, deployed, predict_key,
-                                                            settings):
+def test_an_over_limit_key_gets_429_with_rate_limit_headers(
+    client, deployed, predict_key, settings
+):
     settings.MODELGATE_DEFAULT_RATE_LIMIT = "2/m"
     path = "/api/v1/models/churn/deployments/production/predict"
     first = post(client, path, {"instances": ROWS}, predict_key)

@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand
 from registry.models import RegisteredModel
 from registry.services import dataset_create, version_register
 from serving.deploy import deployment_deploy
+from serving.validation.runs import validation_execute, validation_start
 
 DEMO_NAME = "demo-churn"
 
@@ -69,13 +70,19 @@ class Command(BaseCommand):
                 description="Demo churn classifier trained on synthetic data.",
                 task="classification",
             )
+        # Through the real promotion gate: the suite runs here, in process, instead of on a worker.
+        run = validation_start(version=version, actor=admin, enqueue=False)
+        run = validation_execute(run_id=run.pk, worker_host="load_demo_model (in process)")
+        self.stdout.write(f"Validation run #{run.pk}: {run.status}")
+        passed = run.status == "passed"
         deployment_deploy(
             model_name=DEMO_NAME,
             deployment_name="production",
             version_number=version.number,
             actor=admin,
-            reason="demo model loaded by make run",
-            override=True,
+            reason="demo model loaded by make run"
+            + ("" if passed else f" (validation run #{run.pk} {run.status}: demo override)"),
+            override=not passed,
         )
         self.stdout.write(
             self.style.SUCCESS(

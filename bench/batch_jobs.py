@@ -1,0 +1,105 @@
+"""Batch-job throughput against raw in-process batched throughput of the same model.
+
+Run: `.venv/bin/python bench/batch_jobs.py [--rows 1000000] [--batch-size 4096]`.
+It registers the "wide" benchmark model (784->1024->1024->10), stores an N-row dataset, scores it
+once straight through a warmed ModelRuntime (raw) and once as a batch job through
+`serving.batch_jobs.batch_job_execute` (exactly what the gpu worker's task calls: dataset load,
+chunked scoring, progress rows, .npz + .csv written), and prints rows/s of both and the ratio
+(target: job >= 0.8 x raw). Everything lives in a temporary directory with its own SQLite file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+import numpy as np  # noqa: E402
+
+
+def setup_django(work: Path) -> None:
+    os.environ["MODELGATE_VAR_DIR"] = str(work)
+    os.environ.setdefault("DEBUG", "1")
+    os.environ.setdefault("SECRET_KEY", "bench-batch-jobs")
+    os.environ["DJANGO_SETTINGS_MODULE"] = "console.settings"
+    os.environ.pop("DATABASE_URL", None)
+    import django
+    from django.core.management import call_command
+
+    django.setup()
+    call_command("migrate", verbosity=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--batch-size", type=int, default=4096)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-batch-") as tmp:
+        work = Path(tmp)
+        setup_django(work)
+        run(work, args.rows, args.batch_size)
+
+
+def run(work: Path, rows: int, batch_size: int) -> None:
+    from django.contrib.auth import get_user_model
+
+    from bench.runtime_raw import build_model
+    from registry.services import dataset_create, version_register
+    from serving.batch_jobs import batch_job_create, batch_job_execute
+    from serving.validation.suite import load_runtime
+
+    user = get_user_model().objects.create_user("bench")
+    model_path = work / "wide.keras"
+    build_model("wide").save(model_path)
+    version = version_register(
+        model_name="wide", upload=model_path, filename="wide.keras", actor=user
+    )
+    x = np.random.default_rng(0).normal(size=(rows, 784)).astype("float32")
+    data_path = work / "rows.npz"
+    np.savez(data_path, features=x)
+    started = time.perf_counter()
+    dataset = dataset_create(name="bench", upload=data_path, filename="rows.npz", actor=user)
+    print(f"dataset: {rows:,} rows x 784 stored in {time.perf_counter() - started:.1f} s")
+    data_path.unlink()
+
+    runtime = load_runtime(version, batch_size)
+    feeds = {"features": x}
+    runtime.predict({"features": x[:batch_size]})
+    started = time.perf_counter()
+    for start in range(0, rows, batch_size):
+        runtime.predict({k: v[start : start + batch_size] for k, v in feeds.items()})
+    raw_seconds = time.perf_counter() - started
+    raw = rows / raw_seconds
+    device = runtime.device
+    del runtime, feeds, x
+
+    job = batch_job_create(
+        version=version, dataset=dataset, actor=user, batch_size=batch_size, enqueue=False
+    )
+    started = time.perf_counter()
+    job = batch_job_execute(job_id=job.pk, worker_host="bench")
+    job_seconds = time.perf_counter() - started
+    assert job.status == "succeeded", job.error
+    end_to_end = rows / job_seconds
+    print(f"device: {device}; batch size {batch_size}")
+    print(f"raw in-process batched:        {raw:12,.0f} rows/s ({raw_seconds:.1f} s)")
+    print(f"batch job, scoring loop:       {job.rows_per_second:12,.0f} rows/s")
+    print(
+        f"batch job, end to end:         {end_to_end:12,.0f} rows/s ({job_seconds:.1f} s: "
+        "load + warm-up + scoring + .npz/.csv)"
+    )
+    ratio, loop_ratio = end_to_end / raw, job.rows_per_second / raw
+    verdict = "meets" if ratio >= 0.8 else "misses"
+    print(f"ratio job/raw: {ratio:.2f} end to end, {loop_ratio:.2f} scoring loop ({verdict} 0.8)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Console pages of A/B experiments: list and start, the analysis, promote the winner, stop."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.errors import NotFound, ServiceError
+from accounts.permissions import actor_can, request_ip, role_required
+from monitoring import experiments
+from monitoring.drift_forms import ExperimentForm
+from monitoring.models import Experiment
+from monitoring.views import renders_not_found
+from serving import selectors as serving_selectors
+
+
+def _experiment(deployment, experiment_id: int) -> Experiment:
+    experiment = deployment.experiments.filter(pk=experiment_id).first()
+    if experiment is None:
+        raise NotFound(f"{deployment} has no experiment {experiment_id}")
+    return experiment
+
+
+@role_required("read")
+@renders_not_found
+def experiment_list(request, model: str, deployment: str):
+    obj = serving_selectors.deployment_get(model, deployment)
+    can_deploy = actor_can(request.user, None, "deploy", model_name=model)
+    form, status = None, 200
+    if request.method == "POST":
+        if not can_deploy:
+            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        form = ExperimentForm(request.POST)
+        if form.is_valid():
+            try:
+                started = experiments.experiment_start(
+                    deployment=obj, actor=request.user, ip=request_ip(request), **form.cleaned_data
+                )
+                messages.success(request, f"Experiment {started.name!r} started.")
+                return redirect("monitoring:experiment", model, deployment, started.pk)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+        status = 400
+    elif can_deploy:
+        form = ExperimentForm(initial={"alpha": 0.05, "power": 0.8})
+    context = {
+        "deployment": obj,
+        "experiments": obj.experiments.all()[:100],
+        "form": form,
+        "weights": {v.version.number: (v.weight, v.role) for v in obj.variants.all()},
+    }
+    return render(request, "monitoring/experiment_list.html", context, status=status)
+
+
+@role_required("read")
+@renders_not_found
+def experiment_detail(request, model: str, deployment: str, experiment_id: int):
+    obj = serving_selectors.deployment_get(model, deployment)
+    experiment = _experiment(obj, experiment_id)
+    context = {
+        "deployment": obj,
+        "experiment": experiment,
+        "analysis": experiments.experiment_analyze(experiment),
+        "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
+    }
+    return render(request, "monitoring/experiment.html", context)
+
+
+def _end(request, model, deployment, experiment_id, action):
+    obj = serving_selectors.deployment_get(model, deployment)
+    experiment = _experiment(obj, experiment_id)
+    try:
+        if action == "promote":
+            experiments.experiment_promote(
+                experiment_id=experiment.pk,
+                actor=request.user,
+                ip=request_ip(request),
+                force=request.POST.get("force") == "on",
+            )
+            messages.success(request, f"v{experiment.treatment_version} now serves 100%.")
+        else:
+            experiments.experiment_stop(
+                experiment_id=experiment.pk, actor=request.user, ip=request_ip(request)
+            )
+            messages.success(request, f"Stopped; v{experiment.control_version} serves 100%.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("monitoring:experiment", model, deployment, experiment.pk)
+
+
+@require_POST
+@role_required("deploy")
+@renders_not_found
+def experiment_promote(request, model: str, deployment: str, experiment_id: int):
+    return _end(request, model, deployment, experiment_id, "promote")
+
+
+@require_POST
+@role_required("deploy")
+@renders_not_found
+def experiment_stop(request, model: str, deployment: str, experiment_id: int):
+    return _end(request, model, deployment, experiment_id, "stop")

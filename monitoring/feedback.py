@@ -1,0 +1,147 @@
+"""Ground truth for logged predictions: one label (or outcome) per prediction id, replaced by a
+later one; the served answer is copied beside it so quality survives the log's retention."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from django.db import transaction
+
+from accounts.audit import audit_record
+from accounts.errors import InvalidInput, NotFound
+from monitoring.models import Feedback, PredictionLog
+from monitoring.selectors import prediction_get
+from registry.constants import Task
+from registry.models import RegisteredModel
+
+MAX_BULK = 10_000
+
+
+def served_value(log: PredictionLog, row: int, task: str) -> float | None:
+    """The answer the caller got for one row, as a number: the class for a classifier (score
+    >= 0.5 for one sigmoid output, argmax otherwise), the first value for anything else; None
+    when the payload was not sampled."""
+    if not log.outputs:
+        return None
+    first = next(iter(log.outputs.values()))
+    try:
+        values = np.asarray(first[row], dtype=np.float64).ravel()
+    except (IndexError, TypeError, ValueError):
+        return None
+    if values.size == 0:
+        return None
+    if task == Task.CLASSIFICATION:
+        return float(values[0] >= 0.5) if values.size == 1 else float(np.argmax(values))
+    return float(values[0])
+
+
+def _label(value) -> float:
+    if isinstance(value, bool):
+        return float(value)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise InvalidInput(f"label {value!r} is not a number") from None
+    if not math.isfinite(number):
+        raise InvalidInput(f"label {value!r} must be a finite number")
+    return number
+
+
+def _upsert(prediction_id: str, label: float, actor_label: str, tasks: dict) -> Feedback:
+    log, row = prediction_get(prediction_id)
+    task = tasks.get(log.model)
+    if task is None:
+        task = tasks[log.model] = (
+            RegisteredModel.objects.filter(name=log.model).values_list("task", flat=True).first()
+            or Task.OTHER
+        )
+    canonical = f"{log.request_id}-{row}"
+    feedback, _ = Feedback.objects.update_or_create(
+        prediction_id=canonical,
+        defaults={
+            "log": log,
+            "deployment_id": log.deployment_id,
+            "version": log.version,
+            "variant": log.variant,
+            "key_prefix": log.key_prefix,
+            "predicted_at": log.ts,
+            "predicted": served_value(log, row, task),
+            "label": label,
+            "actor_label": actor_label,
+        },
+    )
+    return feedback
+
+
+def _actor_label(actor, principal) -> str:
+    if principal is not None:
+        return f"key:{principal.prefix}"
+    return actor.get_username() if actor is not None else "system"
+
+
+@transaction.atomic
+def feedback_record(
+    *, prediction_id: str, label, actor, principal=None, ip: str | None = None
+) -> Feedback:
+    """Record the ground truth or outcome of one logged prediction (a later one replaces it)."""
+    feedback = _upsert(prediction_id, _label(label), _actor_label(actor, principal), {})
+    audit_record(
+        actor=actor,
+        principal=principal,
+        action="feedback.record",
+        target=f"prediction:{feedback.prediction_id}",
+        after={"label": feedback.label},
+        ip=ip,
+    )
+    return feedback
+
+
+@transaction.atomic
+def feedback_record_bulk(
+    *, items: list[tuple[str, object]], actor, principal=None, ip: str | None = None
+) -> list[Feedback]:
+    """Record many labels at once: all of them, or none when any id or label is bad."""
+    if not items:
+        raise InvalidInput("no labels given")
+    if len(items) > MAX_BULK:
+        raise InvalidInput(f"at most {MAX_BULK} labels at once, not {len(items)}")
+    labels = [(pid.strip(), _label(value)) for pid, value in items]
+    missing, done, tasks = [], [], {}
+    for prediction_id, label in labels:
+        try:
+            done.append(_upsert(prediction_id, label, _actor_label(actor, principal), tasks))
+        except NotFound:
+            missing.append(prediction_id)
+    if missing:
+        shown = ", ".join(missing[:10]) + (
+            f" and {len(missing) - 10} more" if len(missing) > 10 else ""
+        )
+        # Raising rolls back the rows already written: a bulk upload is all or nothing.
+        raise InvalidInput(f"unknown prediction id(s): {shown}; nothing was recorded")
+    audit_record(
+        actor=actor,
+        principal=principal,
+        action="feedback.record_bulk",
+        target=f"predictions:{len(done)}",
+        after={"count": len(done), "first": done[0].prediction_id},
+        ip=ip,
+    )
+    return done
+
+
+def parse_bulk(text: str) -> list[tuple[str, str]]:
+    """Lines of `prediction_id,label` (comma, tab or space separated; a header line is skipped)."""
+    items = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.replace("\t", ",").replace(" ", ",").split(",")
+        parts = [p for p in parts if p]
+        if number == 1 and parts[:1] == ["prediction_id"]:
+            continue
+        if len(parts) != 2:
+            raise InvalidInput(f"line {number}: expected 'prediction_id,label', got {line!r}")
+        items.append((parts[0], parts[1]))
+    return items

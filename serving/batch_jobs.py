@@ -1,0 +1,263 @@
+"""Batch inference: a version scores a dataset on a gpu worker in large batches through the
+XLA runtime; progress is written about once a second, predictions are kept as .npz and .csv."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.errors import Conflict, InvalidInput, NotFound
+from registry.datasets import dataset_check_signature
+from registry.models import Dataset, ModelVersion
+from registry.selectors import dataset_inputs
+from serving.models import ACTIVE_JOB_STATES, BatchJob, BatchJobStatus
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+RESULT_FORMATS = ("npz", "csv")
+PROGRESS_SECONDS = 1.0
+
+
+def default_batch_size() -> int:
+    return int(getattr(settings, "MODELGATE_BATCH_JOB_BATCH_SIZE", 4096))
+
+
+def result_root() -> Path:
+    return Path(settings.MODELGATE_ARTIFACT_ROOT) / "batch-jobs"
+
+
+def _enqueue(job_id: int) -> None:
+    from serving.tasks import run_batch_job
+
+    run_batch_job.delay(job_id)
+
+
+def batch_job_create(
+    *,
+    version: ModelVersion,
+    dataset: Dataset,
+    actor,
+    batch_size: int | None = None,
+    principal=None,
+    ip=None,
+    enqueue: bool = True,
+) -> BatchJob:
+    """Queue the scoring of `dataset` by `version` on the gpu queue."""
+    batch_size = default_batch_size() if batch_size is None else batch_size
+    if not isinstance(batch_size, int) or not 1 <= batch_size <= 65536:
+        raise InvalidInput("batch_size must be a whole number from 1 to 65536")
+    if version.state == "archived":
+        raise Conflict(f"{version} is archived")
+    dataset_check_signature(dataset.schema, version.signature, role="batch")
+    with transaction.atomic():
+        job = BatchJob.objects.create(
+            version=version,
+            dataset=dataset,
+            batch_size=batch_size,
+            rows_total=dataset.row_count,
+            created_by=actor,
+        )
+        audit_record(
+            actor=actor,
+            principal=principal,
+            ip=ip,
+            action="batch_job.create",
+            target=str(job),
+            after={"version": str(version), "dataset": dataset.pk, "batch_size": batch_size},
+        )
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(job.pk))
+    return job
+
+
+def batch_job_cancel(*, job: BatchJob, actor, principal=None, ip=None) -> BatchJob:
+    """Cancel a queued job at once; ask a running one to stop at its next batch."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+        if locked.finished:
+            raise Conflict(f"{locked} already {locked.status}")
+        if locked.status == BatchJobStatus.QUEUED:
+            locked.status, locked.finished_at = BatchJobStatus.CANCELLED, timezone.now()
+        locked.cancel_requested = True
+        locked.save()
+        audit_record(
+            actor=actor, principal=principal, ip=ip, action="batch_job.cancel", target=str(locked)
+        )
+    return locked
+
+
+def _claim(job_id: int, worker_host: str) -> BatchJob | None:
+    with transaction.atomic():
+        job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
+        if job is None or job.finished:
+            return None
+        job.attempts += 1
+        if job.attempts > MAX_ATTEMPTS:
+            _finish(job, BatchJobStatus.ERROR, f"gave up after {MAX_ATTEMPTS} attempts")
+            return None
+        now = timezone.now()
+        job.status, job.worker_host = BatchJobStatus.RUNNING, worker_host
+        job.started_at, job.heartbeat_at, job.rows_done = now, now, 0
+        job.save()
+    return job
+
+
+def _finish(job: BatchJob, status: str, error: str = "") -> None:
+    job.status, job.error, job.finished_at = status, error, timezone.now()
+    job.save()
+
+
+def _end(job: BatchJob, status: str, error: str = "", **fields) -> BatchJob:
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+        if locked.finished:
+            return locked
+        for name, value in fields.items():
+            setattr(locked, name, value)
+        _finish(locked, status, error)
+    return locked
+
+
+def _write_results(job: BatchJob, outputs: dict[str, np.ndarray]) -> str:
+    """predictions.npz and predictions.csv, written beside and renamed into place."""
+    root = result_root()
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".job-{job.pk}-", dir=root))
+    try:
+        np.savez(scratch / "predictions.npz", **outputs)
+        columns, header = [], ["row"]
+        for name, values in outputs.items():
+            flat = values.reshape(len(values), -1)
+            columns.append(flat)
+            header += (
+                [name] if flat.shape[1] == 1 else [f"{name}_{i}" for i in range(flat.shape[1])]
+            )
+        table = np.column_stack([np.arange(len(columns[0])), *columns]) if columns else None
+        with open(scratch / "predictions.csv", "w", newline="") as out:
+            csv.writer(out).writerow(header)
+            if table is not None:
+                np.savetxt(out, table, delimiter=",", fmt="%.9g")
+        target = root / str(job.pk)
+        if target.exists():
+            shutil.rmtree(target)  # an earlier attempt's partial results
+        os.rename(scratch, target)
+    finally:
+        if scratch.exists():
+            shutil.rmtree(scratch, ignore_errors=True)
+    return f"batch-jobs/{job.pk}"
+
+
+def batch_job_execute(*, job_id: int, worker_host: str | None = None) -> BatchJob | None:
+    """Score the job's dataset (idempotent: a finished job is left as it is)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    job = _claim(job_id, worker_host or socket.gethostname())
+    if job is None:
+        return None
+    try:
+        return _score(job)
+    except SoftTimeLimitExceeded:
+        return _end(job, BatchJobStatus.ERROR, "time limit exceeded")
+    except Exception as exc:
+        logger.exception("batch job %s crashed", job_id)
+        return _end(job, BatchJobStatus.FAILED, f"{type(exc).__name__}: {exc}")
+
+
+def _score(job: BatchJob) -> BatchJob:
+    from serving.validation.suite import load_runtime
+
+    version = ModelVersion.objects.select_related("artifact").get(pk=job.version_id)
+    feeds, _ = dataset_inputs(Dataset.objects.get(pk=job.dataset_id), version.signature)
+    rows = len(next(iter(feeds.values())))
+    size = min(job.batch_size, max(rows, 1))
+    runtime = load_runtime(version, size)
+    outputs: dict[str, np.ndarray] = {}
+    started = last = time.perf_counter()
+    for start in range(0, rows, size):
+        result = runtime.predict({k: v[start : start + size] for k, v in feeds.items()})
+        if not outputs:
+            outputs = {n: np.empty((rows, *v.shape[1:]), dtype=v.dtype) for n, v in result.items()}
+        for name, value in result.items():
+            outputs[name][start : start + len(value)] = value
+        now = time.perf_counter()
+        if now - last >= PROGRESS_SECONDS:
+            last = now
+            done = start + len(next(iter(result.values())))
+            if _progress(job, done, done / (now - started)):
+                return _end(job, BatchJobStatus.CANCELLED, rows_done=done)
+    elapsed = time.perf_counter() - started
+    result_dir = _write_results(job, outputs)
+    return _end(
+        job,
+        BatchJobStatus.SUCCEEDED,
+        rows_done=rows,
+        rows_total=rows,
+        rows_per_second=rows / elapsed if elapsed > 0 else 0.0,
+        result_dir=result_dir,
+    )
+
+
+def _progress(job: BatchJob, done: int, rate: float) -> bool:
+    """Record progress; True when a cancel was requested."""
+    BatchJob.objects.filter(pk=job.pk).update(
+        rows_done=done, rows_per_second=rate, heartbeat_at=timezone.now()
+    )
+    return BatchJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
+
+
+def batch_job_mark_lost(*, job: BatchJob, why: str) -> bool:
+    """Give up on a running job whose worker is gone (the sweeper); False if it moved on."""
+    with transaction.atomic():
+        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
+        if locked.status != BatchJobStatus.RUNNING:
+            return False
+        _finish(locked, BatchJobStatus.ERROR, why)
+    return True
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+
+def batch_job_get(job_id) -> BatchJob:
+    try:
+        job = (
+            BatchJob.objects.select_related("version__model", "dataset", "created_by")
+            .filter(pk=int(job_id))
+            .first()
+        )
+    except (TypeError, ValueError):
+        job = None
+    if job is None:
+        raise NotFound(f"batch job {job_id!r} does not exist")
+    return job
+
+
+def batch_job_list():
+    return BatchJob.objects.select_related("version__model", "dataset").order_by("-created_at")
+
+
+def batch_job_result_path(job: BatchJob, fmt: str) -> Path:
+    """The stored predictions file; NotFound until the job succeeded."""
+    if fmt not in RESULT_FORMATS:
+        raise NotFound(f"predictions come as {' or '.join(RESULT_FORMATS)}, not {fmt!r}")
+    if job.status != BatchJobStatus.SUCCEEDED or not job.result_dir:
+        raise NotFound(f"{job} has no predictions ({job.status})")
+    path = Path(settings.MODELGATE_ARTIFACT_ROOT) / job.result_dir / f"predictions.{fmt}"
+    if not path.is_file():
+        raise NotFound(f"the predictions of {job} are missing from the store")
+    return path
+
+
+__all__ = ["ACTIVE_JOB_STATES"]

@@ -1,0 +1,84 @@
+"""Celery tasks of serving: thin wrappers (ids in, one service call). Suites and batch jobs go
+to the `gpu` queue (console/celery.py routes them); the sweeper runs on `default`."""
+
+from __future__ import annotations
+
+from celery import shared_task
+from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
+
+from serving import workers
+
+# A lost worker's message comes back (acks_late + reject_on_worker_lost); the services are
+# idempotent, so a redelivered run restarts cleanly instead of running twice.
+GPU_TASK = {
+    "bind": True,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+    "ignore_result": True,
+}
+
+
+@shared_task(name="serving.tasks.run_validation", soft_time_limit=3300, time_limit=3600, **GPU_TASK)
+def run_validation(self, run_id: int) -> str | None:
+    """Run a validation suite."""
+    from serving.validation.runs import validation_execute
+
+    run = validation_execute(run_id=run_id, worker_host=self.request.hostname)
+    return run.status if run else None
+
+
+@shared_task(
+    name="serving.tasks.run_batch_job", soft_time_limit=21000, time_limit=21600, **GPU_TASK
+)
+def run_batch_job(self, job_id: int) -> str | None:
+    """Score a batch job."""
+    from serving.batch_jobs import batch_job_execute
+
+    job = batch_job_execute(job_id=job_id, worker_host=self.request.hostname)
+    return job.status if job else None
+
+
+@shared_task(
+    name="serving.tasks.sweep_lost_work",
+    acks_late=True,
+    soft_time_limit=50,
+    time_limit=60,
+    ignore_result=True,
+)
+def sweep_lost_work() -> dict:
+    """Mark runs and jobs whose worker stopped heartbeating as `error`."""
+    return workers.work_sweep()
+
+
+_beat: dict = {}
+
+
+@worker_ready.connect
+def _start_heartbeat(sender=None, **_):
+    consumer = sender
+    hostname = consumer.hostname
+    queues = sorted(q.name for q in consumer.task_consumer.queues) if consumer.task_consumer else []
+    thread = workers.HeartbeatThread(hostname, queues, workers.heartbeat_seconds())
+    thread.start()
+    _beat["thread"] = thread
+
+
+@worker_shutdown.connect
+def _stop_heartbeat(**_):
+    thread = _beat.pop("thread", None)
+    if thread is not None:
+        thread.stop()
+
+
+@task_prerun.connect
+def _note_task(sender=None, task_id=None, args=None, **_):
+    hostname = getattr(sender.request, "hostname", None) if sender else None
+    if hostname and sender.name in (run_validation.name, run_batch_job.name):
+        workers.worker_set_current_task(hostname=hostname, task=f"{sender.name}{tuple(args or ())}")
+
+
+@task_postrun.connect
+def _clear_task(sender=None, **_):
+    hostname = getattr(sender.request, "hostname", None) if sender else None
+    if hostname and sender.name in (run_validation.name, run_batch_job.name):
+        workers.worker_set_current_task(hostname=hostname, task="")

@@ -1,0 +1,51 @@
+"""Management API of traffic splits: weights between versions, A/B and shadow (under /api/v1/)."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from accounts.errors import PermissionDenied
+from accounts.permissions import CanDeploy, actor_can, request_ip
+from serving import deploy
+from serving.api import EventOut, _actor
+from serving.constants import VariantRole
+
+
+class TrafficApi(APIView):
+    permission_classes = [CanDeploy]
+
+    class VariantIn(serializers.Serializer):
+        version = serializers.IntegerField(min_value=1)
+        weight = serializers.IntegerField(min_value=0, max_value=100)
+        role = serializers.ChoiceField(choices=VariantRole.choices)
+
+    class TrafficIn(serializers.Serializer):
+        variants = serializers.ListField(child=serializers.DictField(), allow_empty=False)
+        reason = serializers.CharField()
+
+    @extend_schema(
+        request=TrafficIn,
+        responses={201: EventOut},
+        summary="Split traffic between versions by weight (one primary; optional shadow at 0)",
+    )
+    def post(self, request, model: str, deployment: str):
+        data = self.TrafficIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        variants = self.VariantIn(data=data.validated_data["variants"], many=True)
+        variants.is_valid(raise_exception=True)
+        user, principal = _actor(request)
+        if not actor_can(user, principal, "deploy", model_name=model):
+            raise PermissionDenied(f"changing the traffic of {model} needs the deploy scope")
+        event = deploy.deployment_set_traffic(
+            model_name=model,
+            deployment_name=deployment,
+            variants=[dict(v) for v in variants.validated_data],
+            actor=user,
+            principal=principal,
+            ip=request_ip(request),
+            reason=data.validated_data["reason"],
+        )
+        return Response(EventOut(event).data, status=status.HTTP_201_CREATED)

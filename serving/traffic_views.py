@@ -1,0 +1,56 @@
+"""Console form that splits a deployment's traffic (the same service as the API)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect
+from django.views.decorators.http import require_POST
+
+from accounts.errors import InvalidInput, ServiceError
+from accounts.permissions import request_ip, role_required
+from serving import deploy
+
+
+def parse_split(text: str) -> list[dict]:
+    """`v1:90:primary, v2:10:candidate, v3:0:shadow` -> [{version, weight, role}]."""
+    variants = []
+    for part in (p.strip() for p in text.replace("\n", ",").split(",")):
+        if not part:
+            continue
+        pieces = [p.strip() for p in part.split(":")]
+        if len(pieces) != 3 or not pieces[0].lower().removeprefix("v").isdigit():
+            raise InvalidInput(f"{part!r} is not like v2:10:candidate (version:weight:role)")
+        try:
+            weight = int(pieces[1])
+        except ValueError:
+            raise InvalidInput(f"{part!r}: the weight must be an integer") from None
+        variants.append(
+            {
+                "version": int(pieces[0].lower().removeprefix("v")),
+                "weight": weight,
+                "role": pieces[2],
+            }
+        )
+    return variants
+
+
+def split_text(state: list[dict]) -> str:
+    return ", ".join(f"v{s['version']}:{s['weight']}:{s['role']}" for s in state)
+
+
+@require_POST
+@role_required("deploy")
+def set_traffic(request, model: str, deployment: str):
+    try:
+        deploy.deployment_set_traffic(
+            model_name=model,
+            deployment_name=deployment,
+            variants=parse_split(request.POST.get("split", "")),
+            actor=request.user,
+            ip=request_ip(request),
+            reason=request.POST.get("reason", ""),
+        )
+        messages.success(request, f"Traffic of {model}/{deployment} changed.")
+    except ServiceError as exc:
+        messages.error(request, f"Traffic not changed: {exc.message}")
+    return redirect("serving:deployment-detail", model, deployment)

