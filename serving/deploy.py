@@ -91,7 +91,12 @@ def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **
         action=f"deployment.{kind}",
         target=f"deployment:{deployment}",
         before={"variants": before},
-        after={"variants": after, "event": event.pk, "reason": reason},
+        after={
+            "variants": after,
+            "event": event.pk,
+            "reason": reason,
+            "override": extra.get("override", False),
+        },
         ip=ip,
     )
     epoch_bump_on_commit()

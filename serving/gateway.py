@@ -386,7 +386,7 @@ def _native(match, environ, body_reader) -> Reply:
     environ["_mg_key_prefix"] = principal.prefix
     body = _read_body(environ, body_reader)
     target = _target(model, None, deployment, environ)
-    _, outputs, _, ids = _predict(
+    _, outputs, request_id, ids = _predict(
         "native", target, principal, started, lambda sig: native.parse_predict(body, sig)
     )
     loaded = target[0]
@@ -398,7 +398,7 @@ def _native(match, environ, body_reader) -> Reply:
         deployment=deployment,
         prediction_ids=ids,
     )
-    return Reply(200, payload, rate_headers)
+    return Reply(200, payload, [("X-Prediction-Id", request_id), *rate_headers])
 
 
 def _tfserving(method, match, environ, body_reader) -> Reply:
