@@ -40,4 +40,6 @@ EXPOSE 8000 8001
 # Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests and drain
 # the batchers (atexit), Celery finishes the running task (warm shutdown).
 STOPSIGNAL SIGTERM
-CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8001", "--blocking-threads", "32", "--workers-kill-timeout", "30", "--respawn-failed-workers", "console.wsgi:application"]
+# Serving processes: one per core (GRANIAN_WORKERS), 16 blocking threads each (bench/serving.py).
+ENV GRANIAN_WORKERS=2 GRANIAN_BLOCKING_THREADS=16
+CMD ["granian", "--interface", "wsgi", "--host", "0.0.0.0", "--port", "8001", "--workers-kill-timeout", "30", "--respawn-failed-workers", "console.wsgi:application"]

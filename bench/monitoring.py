@@ -102,7 +102,7 @@ def _setup_postgres(url: str) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE monitoring_predictionlog, monitoring_metricrollup, monitoring_keyrollup"
+            "TRUNCATE monitoring_predictionlog, monitoring_metricrollup, monitoring_keyrollup CASCADE"
         )
 
 
