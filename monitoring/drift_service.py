@@ -8,7 +8,6 @@ import logging
 from datetime import datetime, timedelta
 
 import numpy as np
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -23,6 +22,7 @@ from monitoring.models import (
     DriftReport,
     PredictionLog,
 )
+from monitoring.policies import policy_update
 from registry.models import ModelVersion
 from registry.selectors import dataset_inputs
 from serving.constants import EventKind, VariantRole
@@ -47,32 +47,17 @@ def drift_policy_update(
     *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
 ) -> DriftPolicy:
     """Change how and when a deployment's drift is judged; audited."""
-    unknown = set(changes) - set(DRIFT_POLICY_FIELDS)
-    if unknown:
-        raise InvalidInput(f"unknown drift setting(s): {', '.join(sorted(unknown))}")
-    if not changes:
-        raise InvalidInput("nothing to change")
-    policy = DriftPolicy.objects.select_for_update().filter(deployment=deployment).first()
-    policy = policy or DriftPolicy(deployment=deployment)
-    before = policy.as_dict() if policy.pk else None
-    for field, value in changes.items():
-        setattr(policy, field, value)
-    try:
-        policy.full_clean(exclude=["deployment"])
-    except ValidationError as exc:
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        raise InvalidInput(f"invalid drift setting: {details}") from exc
-    policy.save()
-    audit_record(
+    return policy_update(
+        DriftPolicy,
+        deployment=deployment,
+        fields=DRIFT_POLICY_FIELDS,
+        label="drift",
+        action="drift_policy.update",
+        changes=changes,
         actor=actor,
         principal=principal,
-        action="drift_policy.update",
-        target=f"deployment:{deployment}",
-        before=before,
-        after=policy.as_dict(),
         ip=ip,
     )
-    return policy
 
 
 # -- samples -----------------------------------------------------------------------------------

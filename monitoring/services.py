@@ -6,7 +6,6 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +14,7 @@ from accounts.errors import Conflict, InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.constants import AlertKind, Resolution
 from monitoring.models import SLO_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog, SloPolicy
+from monitoring.policies import policy_update
 from serving.constants import EventKind
 from serving.deploy import deployment_rollback
 from serving.models import Deployment, DeploymentEvent
@@ -37,34 +37,23 @@ def slo_policy_update(
     *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
 ) -> SloPolicy:
     """Change a deployment's SLOs, auto-rollback switch or payload sampling; audited."""
-    unknown = set(changes) - set(SLO_FIELDS)
-    if unknown:
-        raise InvalidInput(f"unknown SLO setting(s): {', '.join(sorted(unknown))}")
-    if not changes:
-        raise InvalidInput("nothing to change")
-    policy = SloPolicy.objects.select_for_update().filter(deployment=deployment).first()
-    policy = policy or SloPolicy(deployment=deployment)
-    before = policy.as_dict() if policy.pk else None
-    for field, value in changes.items():
-        setattr(policy, field, value)
-    try:
-        policy.full_clean(exclude=["deployment"])
-    except ValidationError as exc:
-        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
-        raise InvalidInput(f"invalid SLO setting: {details}") from exc
-    if policy.auto_rollback and policy.p95_ms is None and policy.error_rate_pct is None:
-        raise InvalidInput("automatic rollback needs a p95 or an error-rate objective")
-    policy.save()
-    audit_record(
+    return policy_update(
+        SloPolicy,
+        deployment=deployment,
+        fields=SLO_FIELDS,
+        label="SLO",
+        action="slo.update",
+        changes=changes,
         actor=actor,
         principal=principal,
-        action="slo.update",
-        target=f"deployment:{deployment}",
-        before=before,
-        after=policy.as_dict(),
         ip=ip,
+        check=_check_auto_rollback,
     )
-    return policy
+
+
+def _check_auto_rollback(policy: SloPolicy) -> None:
+    if policy.auto_rollback and policy.p95_ms is None and policy.error_rate_pct is None:
+        raise InvalidInput("automatic rollback needs a p95 or an error-rate objective")
 
 
 @transaction.atomic

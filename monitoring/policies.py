@@ -1,0 +1,57 @@
+"""Per-deployment policies (SLOs, drift): one audited way to change a policy's fields."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.core.exceptions import ValidationError
+from django.db import models
+
+from accounts.audit import audit_record
+from accounts.errors import InvalidInput
+from serving.models import Deployment
+
+
+def policy_update(
+    model: type[models.Model],
+    *,
+    deployment: Deployment,
+    fields: tuple[str, ...],
+    label: str,
+    action: str,
+    changes: dict,
+    actor,
+    principal=None,
+    ip: str | None = None,
+    check: Callable[[models.Model], None] | None = None,
+):
+    """Apply `changes` to the deployment's `model` policy (created on first change), validate,
+    save and audit. Call inside a transaction: the row is locked while it changes."""
+    unknown = set(changes) - set(fields)
+    if unknown:
+        raise InvalidInput(f"unknown {label} setting(s): {', '.join(sorted(unknown))}")
+    if not changes:
+        raise InvalidInput("nothing to change")
+    policy = model.objects.select_for_update().filter(deployment=deployment).first()
+    policy = policy or model(deployment=deployment)
+    before = policy.as_dict() if policy.pk else None
+    for field, value in changes.items():
+        setattr(policy, field, value)
+    try:
+        policy.full_clean(exclude=["deployment"])
+    except ValidationError as exc:
+        details = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        raise InvalidInput(f"invalid {label} setting: {details}") from exc
+    if check is not None:
+        check(policy)
+    policy.save()
+    audit_record(
+        actor=actor,
+        principal=principal,
+        action=action,
+        target=f"deployment:{deployment}",
+        before=before,
+        after=policy.as_dict(),
+        ip=ip,
+    )
+    return policy
