@@ -202,8 +202,7 @@ def api_key_revoke(
     *, key: ApiKey, actor, ip: str | None = None, principal: KeyPrincipal | None = None
 ) -> ApiKey:
     """Revoke a key now; every replica refuses it within the key-cache TTL."""
-    if actor is not None and actor.pk != key.owner_id and user_role(actor) != Role.ADMIN:
-        raise PermissionDenied("Only the owner or an admin may revoke this key.")
+    _check_manager(key, actor, "revoke")
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
         if key.revoked_at is not None:

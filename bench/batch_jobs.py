@@ -11,6 +11,7 @@ chunked scoring, progress rows, .npz + .csv written), and prints rows/s of both 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import tempfile
@@ -35,6 +36,16 @@ def setup_django(work: Path) -> None:
 
     django.setup()
     call_command("migrate", verbosity=0)
+
+
+def show_job_phases() -> None:
+    """Print the job's own log line that splits its time (runtime, scoring, results)."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(logging.Formatter("job log: %(message)s"))
+    job_log = logging.getLogger("serving.batch_jobs")
+    job_log.addHandler(handler)
+    job_log.setLevel(logging.INFO)
+    job_log.propagate = False
 
 
 def main() -> None:
@@ -81,6 +92,7 @@ def run(work: Path, rows: int, batch_size: int) -> None:
     device = runtime.device
     del runtime, feeds, x
 
+    show_job_phases()
     job = batch_job_create(
         version=version, dataset=dataset, actor=user, batch_size=batch_size, enqueue=False
     )

@@ -10,6 +10,8 @@ without `x`/`features`, every other array is a named input (`extra` of width 2 g
 from __future__ import annotations
 
 import math
+import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -183,6 +185,52 @@ def dataset_parse(path: Path, fmt: str, *, label_column: str | None = None) -> P
     if parsed.labels is not None and len(parsed.labels) != rows:
         raise InvalidInput(f"ragged dataset: {len(parsed.labels)} labels for {rows} rows")
     return parsed
+
+
+def npz_features_mapped(path: Path, label_column: str | None = None) -> np.ndarray | None:
+    """The feature matrix (`x`/`features`) of a stored .npz mapped from disk, not read into memory.
+
+    None when the file holds its features any other way (named arrays, a compressed member,
+    Fortran order, object dtype): the caller then parses the file. Only for files that
+    `dataset_parse` already accepted; nothing is checked again here.
+    """
+    with zipfile.ZipFile(path) as archive:
+        members = {
+            info.filename.removesuffix(".npy"): info
+            for info in archive.infolist()
+            if info.filename.endswith(".npy")
+        }
+    label_key = label_column or next((k for k in LABEL_KEYS if k in members), None)
+    feature_key = next((k for k in FEATURE_KEYS if k in members and k != label_key), None)
+    if feature_key is None or members[feature_key].compress_type != zipfile.ZIP_STORED:
+        return None
+    with open(path, "rb") as raw:
+        header = _stored_npy_header(raw, members[feature_key].header_offset)
+    if header is None:
+        return None
+    data_offset, shape, fortran_order, dtype = header
+    if fortran_order or dtype.hasobject or len(shape) not in (1, 2):
+        return None
+    matrix = np.memmap(path, dtype=dtype, mode="r", offset=data_offset, shape=shape)
+    return matrix.reshape(-1, 1) if matrix.ndim == 1 else matrix
+
+
+def _stored_npy_header(raw, member_offset: int) -> tuple | None:
+    """(data offset, shape, fortran_order, dtype) of the .npy stored at a zip member's offset."""
+    raw.seek(member_offset)
+    signature, name_length, extra_length = struct.unpack("<4s22xHH", raw.read(30))
+    if signature != b"PK\x03\x04":
+        return None
+    raw.seek(member_offset + 30 + name_length + extra_length)
+    readers = {
+        (1, 0): np.lib.format.read_array_header_1_0,
+        (2, 0): np.lib.format.read_array_header_2_0,
+    }
+    reader = readers.get(np.lib.format.read_magic(raw))
+    if reader is None:
+        return None
+    shape, fortran_order, dtype = reader(raw)
+    return raw.tell(), shape, fortran_order, dtype
 
 
 # --- matching a dataset to a model signature -------------------------------------------------

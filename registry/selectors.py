@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -9,7 +10,8 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from accounts.errors import NotFound
-from registry.datasets import dataset_parse, input_columns
+from registry.constants import DatasetFormat
+from registry.datasets import dataset_parse, input_columns, npz_features_mapped
 from registry.models import Dataset, EnvironmentSpec, ModelVersion, RegisteredModel
 
 _VERSION_RELATED = (
@@ -111,14 +113,50 @@ def dataset_inputs(
     """The dataset as model feeds `{input_name: array shaped like the input}`, plus labels."""
     parsed = dataset_parse(dataset_file_path(dataset), dataset.format, label_column=dataset.label)
     specs = {spec["name"]: spec for spec in signature["inputs"]}
-    feeds = {}
-    for name, columns in input_columns(parsed.schema, signature).items():
-        spec = specs[name]
-        matrix = np.column_stack([parsed.columns[c] for c in columns])
-        dims = spec["shape"][1:]
-        if dims and all(d >= 0 for d in dims):
-            matrix = matrix.reshape([len(matrix), *dims])
-        elif not dims:
-            matrix = matrix[:, 0]
-        feeds[name] = matrix.astype(spec["dtype"] if spec["dtype"] != "bfloat16" else "float32")
+    feeds = {
+        name: _as_input(np.column_stack([parsed.columns[c] for c in columns]), specs[name])
+        for name, columns in input_columns(parsed.schema, signature).items()
+    }
     return feeds, parsed.labels
+
+
+def dataset_input_batches(
+    dataset: Dataset, signature: dict, batch_rows: int
+) -> Iterator[dict[str, np.ndarray]]:
+    """The dataset's feeds in batches of `batch_rows` rows (the last one shorter), as in
+    `dataset_inputs`. A single-input .npz feature matrix is read from disk one batch at a time,
+    so a dataset larger than memory can be scored; other files are parsed whole first."""
+    specs = signature["inputs"]
+    if dataset.format == DatasetFormat.NPZ and len(specs) == 1:
+        mapped = npz_features_mapped(dataset_file_path(dataset), dataset.label)
+        if mapped is not None:
+            return _mapped_batches(mapped, specs[0], batch_rows)
+    return _parsed_batches(dataset, signature, batch_rows)
+
+
+def _mapped_batches(mapped: np.ndarray, spec: dict, batch_rows: int):
+    for start in range(0, len(mapped), batch_rows):
+        # A copy in memory: the read from disk happens here, not inside the model call.
+        batch = np.array(mapped[start : start + batch_rows], dtype=_input_dtype(spec))
+        yield {spec["name"]: _as_input(batch, spec)}
+
+
+def _parsed_batches(dataset: Dataset, signature: dict, batch_rows: int):
+    feeds, _ = dataset_inputs(dataset, signature)
+    rows = len(next(iter(feeds.values())))
+    for start in range(0, rows, batch_rows):
+        yield {name: value[start : start + batch_rows] for name, value in feeds.items()}
+
+
+def _input_dtype(spec: dict) -> str:
+    return spec["dtype"] if spec["dtype"] != "bfloat16" else "float32"
+
+
+def _as_input(matrix: np.ndarray, spec: dict) -> np.ndarray:
+    """A (rows x columns) matrix shaped and typed like the input `spec`."""
+    dims = spec["shape"][1:]
+    if dims and all(d >= 0 for d in dims):
+        matrix = matrix.reshape([len(matrix), *dims])
+    elif not dims:
+        matrix = matrix[:, 0]
+    return matrix.astype(_input_dtype(spec), copy=False)  # callers pass a fresh matrix

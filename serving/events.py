@@ -206,5 +206,15 @@ def publish(event: PredictionEvent) -> None:
     get_buffer().publish(event)
 
 
+def flush_and_stop(timeout: float = 2.0) -> None:
+    """On shutdown: stop the flush thread and hand everything buffered to the sink. A later
+    publish starts a fresh buffer."""
+    global _buffer
+    with _buffer_lock:
+        buffer, _buffer = _buffer, None
+    if buffer is not None:
+        buffer.stop(timeout)
+
+
 def now() -> float:
     return time.time()

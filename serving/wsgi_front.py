@@ -7,7 +7,6 @@ writes the access log line, and drains the serving pool when the process shuts d
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import re
@@ -56,15 +55,29 @@ def _request_id(environ) -> str:
 
 
 def drain_pool(timeout: float | None = None) -> None:
-    """Stop taking predictions and let queued ones finish (SIGTERM, atexit)."""
+    """Stop taking predictions, let queued ones finish, then flush their prediction events
+    (run when a serving process exits after SIGTERM)."""
+    from serving import events
     from serving import pool as pool_module
 
     pool = pool_module._pool
-    if pool is None:
-        return
-    pool.ready = False  # readiness probes fail first, so the load balancer stops sending
-    pool.stop(timeout if timeout is not None else settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS)
-    logger.info("serving pool drained", extra={"event": "shutdown"})
+    if pool is not None:
+        pool.ready = False  # readiness probes fail first, so the load balancer stops sending
+        pool.stop(timeout if timeout is not None else settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS)
+        logger.info("serving pool drained", extra={"event": "shutdown"})
+    events.flush_and_stop()
+
+
+def on_process_exit(callback) -> None:
+    """Run `callback` once when this process exits normally.
+
+    atexit alone would miss granian: it forks its workers with multiprocessing, and a forked
+    child leaves through os._exit(), which skips atexit. multiprocessing runs its exit finalizers
+    there, and from atexit in any other process (gunicorn, runserver): one finalizer covers both.
+    """
+    from multiprocessing import util
+
+    util.Finalize(None, callback, exitpriority=10)
 
 
 class ServingFront:
@@ -77,9 +90,9 @@ class ServingFront:
             from serving.pool import get_pool
 
             get_pool().ensure_started()
-            # granian and gunicorn stop a worker on SIGTERM by returning from their serve loop,
-            # so the interpreter exits normally and atexit runs: the batchers drain then.
-            atexit.register(drain_pool)
+            # On SIGTERM granian and gunicorn stop accepting, finish in-flight requests and return
+            # from their serve loop; the process then exits normally and the drain runs.
+            on_process_exit(drain_pool)
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()

@@ -62,8 +62,9 @@ def deployment_limits(version: ModelVersion) -> tuple[int, int]:
     return dep.max_batch_size, dep.max_request_rows
 
 
-def load_runtime(version: ModelVersion, max_batch_size: int):
-    """The version's runtime, XLA-compiled and warmed exactly as the serving pool does it."""
+def load_runtime(version: ModelVersion, max_batch_size: int, buckets: list[int] | None = None):
+    """The version's runtime, XLA-compiled and warmed exactly as the serving pool does it
+    (every bucket up to `max_batch_size`, or only `buckets` when a caller knows its shapes)."""
     from serving.devices import configure_tensorflow
     from serving.runtime import ModelRuntime
 
@@ -72,6 +73,7 @@ def load_runtime(version: ModelVersion, max_batch_size: int):
         artifact_local_path(version.artifact),
         version.format,
         max_batch_size=max_batch_size,
+        buckets=buckets,
         device=info.device,
         jit=getattr(settings, "MODELGATE_XLA", True),
     )

@@ -79,6 +79,7 @@ def start_server(
     threads: int = 16,
     ready_path: str = "/v2/health/ready",
     timeout: float = 90.0,
+    granian_args: tuple[str, ...] = (),
     **env,
 ) -> Server:
     port = free_port()
@@ -96,6 +97,7 @@ def start_server(
         "--blocking-threads",
         str(threads),
         "--no-ws",
+        *granian_args,
         "console.wsgi:application",
     ]
     with open(log, "wb") as out:

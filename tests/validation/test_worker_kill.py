@@ -1,9 +1,11 @@
-"""Against a real Celery worker: a run completes through the gpu queue, and a worker killed
-mid-run leaves its run `error` (via the heartbeat sweeper), never stuck `running`."""
+"""Against a real Celery worker: a run completes through the gpu queue, a worker told to stop
+(SIGTERM) finishes the run it is on first, and a worker killed mid-run leaves its run `error`
+(via the heartbeat sweeper), never stuck `running`."""
 
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -16,6 +18,7 @@ from registry.models import ValidationRun
 from serving.models import WorkerHeartbeat
 from serving.validation.policy import policy_update
 from serving.validation.runs import validation_start
+from serving.validation.suite import CHECK_NAMES
 from serving.workers import work_sweep
 from tests.support.servers import ROOT, server_env
 from tests.validation.conftest import FAST_POLICY
@@ -82,6 +85,11 @@ def _wait(condition, timeout, proc):
     raise AssertionError(f"timed out; worker log:\n{proc.log.read_text()[-4000:]}")
 
 
+def _in_load_check(run) -> bool:
+    current = ValidationRun.objects.get(pk=run.pk)
+    return current.status == "running" and current.current_check == "load"
+
+
 @pytest.fixture
 def version(churn, alice):
     v1, _ = churn
@@ -106,15 +114,33 @@ def test_it_runs_a_suite_on_a_real_worker(worker, version, alice):
     assert beat.memory["worker_rss"] > 0
 
 
+def test_a_sigtermed_worker_finishes_the_running_suite_before_it_exits(worker, version, alice):
+    policy_update(model=version.model, changes={"load_seconds": 3.0}, actor=alice)
+    run = validation_start(version=version, actor=alice)
+    _wait(lambda: _in_load_check(run), 60, worker)
+    signalled = time.monotonic()
+    worker.send_signal(signal.SIGTERM)  # the main process only, as Kubernetes stops a pod
+    exit_code = worker.wait(30)
+    stopped_after = time.monotonic() - signalled
+
+    run.refresh_from_db()
+    log = worker.log.read_text()
+    # The worker heard the signal mid-task and still let the task succeed.
+    succeeded = re.search(r"run_validation\[[^]]+\] succeeded in [^:]+: 'passed'", log)
+    assert succeeded and log.index("Warm shutdown") < succeeded.start(), log[-4000:]
+    assert exit_code == 0, log[-4000:]
+    assert run.status == "passed", (run.error, run.log)
+    assert run.attempts == 1  # finished where it was, not re-queued and restarted
+    assert [c["check"] for c in run.checks] == CHECK_NAMES  # the whole suite, load included
+    assert stopped_after >= 2.0  # it waited for the 3 s load check rather than cutting it short
+    version.refresh_from_db()
+    assert version.state == "validated"
+
+
 def test_a_killed_worker_leaves_the_run_error_not_running(worker, version, alice):
     policy_update(model=version.model, changes={"load_seconds": 60.0}, actor=alice)
     run = validation_start(version=version, actor=alice)
-
-    def in_load_check():
-        current = ValidationRun.objects.get(pk=run.pk)
-        return current.status == "running" and current.current_check == "load"
-
-    _wait(in_load_check, 60, worker)
+    _wait(lambda: _in_load_check(run), 60, worker)
     os.killpg(worker.pid, signal.SIGKILL)  # the main process and its pool child, no goodbye
     worker.wait(10)
 
