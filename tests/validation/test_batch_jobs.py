@@ -54,6 +54,55 @@ def test_it_scores_a_dataset_and_serves_npz_and_csv(
     assert batch_job_execute(job_id=job_id) is None  # redelivered: idempotent
 
 
+def test_it_warms_only_its_shapes_and_matches_a_fully_warmed_runtime(
+    alice, churn, tmp_path, monkeypatch, settings
+):
+    from registry.services import dataset_create
+    from serving import batch_jobs
+    from serving.validation import suite
+
+    x = np.random.default_rng(2).normal(size=(1000, 4)).astype("float32")
+    warmed = []
+
+    def spy(version, max_batch_size, buckets=None):
+        runtime = load_runtime(version, max_batch_size, buckets)
+        warmed.append(runtime.buckets)
+        return runtime
+
+    load_runtime = suite.load_runtime
+    monkeypatch.setattr(suite, "load_runtime", spy)
+    reference = load_runtime(churn[0], 384)  # every bucket, as the serving pool warms it
+    expected = np.concatenate(
+        [reference.predict({"features": x[s : s + 384]})["score"] for s in range(0, 1000, 384)]
+    )
+    for save in (np.savez, np.savez_compressed):  # read from disk per batch / parsed whole
+        path = tmp_path / f"{save.__name__}.npz"
+        save(path, features=x)
+        dataset = dataset_create(name="rows", upload=path, filename=path.name, actor=alice)
+        job = batch_job_create(
+            version=churn[0], dataset=dataset, actor=None, batch_size=384, enqueue=False
+        )
+        done = batch_job_execute(job_id=job.pk)
+        assert done.status == "succeeded", done.error
+        folder = batch_jobs.result_root() / str(job.pk)
+        with np.load(folder / "predictions.npz") as npz:
+            np.testing.assert_array_equal(npz["score"], expected)  # bit for bit
+        table = np.loadtxt(folder / "predictions.csv", delimiter=",", skiprows=1)
+        np.testing.assert_array_equal(table[:, 0], np.arange(1000))
+        np.testing.assert_array_equal(table[:, 1].astype("float32"), expected[:, 0])
+    assert warmed == [[256, 384], [256, 384]]  # 1000 = 2 x 384 + 232, padded to 256
+    assert not list(batch_jobs.result_root().glob(".job-*"))  # no scratch left behind
+
+
+def test_job_buckets_are_the_full_batch_and_the_remainders_bucket():
+    from serving.batch_jobs import job_buckets
+
+    assert job_buckets(8192, 4096) == [4096]
+    assert job_buckets(1_000_000, 4096) == [1024, 4096]
+    assert job_buckets(5, 5) == [5]
+    assert job_buckets(1001, 1000) == [1, 1000]
+
+
 def test_it_cancels_a_queued_job_and_refuses_bad_input(
     client, churn, rows, deploy_key, multi, make_key, bob
 ):
