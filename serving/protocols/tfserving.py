@@ -178,7 +178,7 @@ def _strings_json(item: Any, force_b64: bool) -> Any:
         try:
             return item.decode("utf-8")
         except UnicodeDecodeError:
-            pass
+            pass  # not text: TF Serving sends such bytes base64-encoded
     return {"b64": base64.b64encode(item).decode("ascii")}
 
 

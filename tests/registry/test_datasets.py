@@ -153,3 +153,32 @@ def test_it_rejects_an_int_input_fed_float_columns(alice, keras_model_file, npz_
     with pytest.raises(InvalidInput, match="column 'f0' is float32 but input 'ids' is int32"):
         input_columns(schema, signature)
     assert Dataset.objects.count() == 0
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("compressed", [False, True])
+def test_it_gives_a_datasets_inputs_in_batches(alice, keras_model_file, tmp_path, compressed):
+    from registry.datasets import npz_features_mapped
+    from registry.selectors import dataset_file_path, dataset_input_batches
+
+    rng = np.random.default_rng(3)
+    path = tmp_path / "d.npz"
+    save = np.savez_compressed if compressed else np.savez
+    # float64 features with the labels first in the file: mapped, then cast per batch.
+    save(path, features=rng.integers(0, 2, size=10), x=rng.normal(size=(10, 4)))
+    dataset = dataset_create(
+        name="d", upload=path, filename="d.npz", label_column="features", actor=alice
+    )
+    version = version_register(
+        model_name="small", upload=keras_model_file, filename="s.keras", actor=alice
+    )
+    mapped = npz_features_mapped(dataset_file_path(dataset), dataset.label)
+    assert (mapped is None) == compressed
+    if not compressed:
+        assert isinstance(mapped, np.memmap) and mapped.shape == (10, 4)
+    batches = list(dataset_input_batches(dataset, version.signature, 4))
+    whole, _ = dataset_inputs(dataset, version.signature)
+    assert [len(b["features"]) for b in batches] == [4, 4, 2]
+    joined = np.concatenate([b["features"] for b in batches])
+    assert joined.dtype == whole["features"].dtype == np.float32
+    np.testing.assert_array_equal(joined, whole["features"])
