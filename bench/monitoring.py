@@ -102,7 +102,8 @@ def _setup_postgres(url: str) -> None:
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "TRUNCATE monitoring_predictionlog, monitoring_metricrollup, monitoring_keyrollup CASCADE"
+            "TRUNCATE monitoring_predictionlog, monitoring_metricrollup, monitoring_keyrollup "
+            "CASCADE"
         )
 
 
