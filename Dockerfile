@@ -37,8 +37,9 @@ RUN if [ "${TF_EXTRA}" != "cpu" ] && [ "${TF_EXTRA}" != "gpu" ]; then \
     && chown modelgate /data
 USER 1000
 EXPOSE 8000 8001
-# Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests and drain
-# the batchers (atexit), Celery finishes the running task (warm shutdown).
+# Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests, then drain
+# the batchers and flush prediction events on exit; Celery finishes the running task (warm
+# shutdown).
 STOPSIGNAL SIGTERM
 # Serving processes: one per core (GRANIAN_WORKERS), 16 blocking threads each (bench/serving.py).
 ENV GRANIAN_WORKERS=2 GRANIAN_BLOCKING_THREADS=16

@@ -66,12 +66,14 @@ def worker(tmp_path):
             cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
         )
     proc.hostname, proc.log = hostname, log
-    _wait(lambda: WorkerHeartbeat.objects.filter(hostname=hostname).exists(), 60, proc)
-    yield proc
-    app.conf.broker_transport_options = saved
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(10)
+    try:  # a worker that never got ready is stopped too, or it lingers and takes later tasks
+        _wait(lambda: WorkerHeartbeat.objects.filter(hostname=hostname).exists(), 60, proc)
+        yield proc
+    finally:
+        app.conf.broker_transport_options = saved
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
 
 
 def _wait(condition, timeout, proc):
