@@ -46,5 +46,16 @@ def mirror(route, feeds, rows, principal, protocol, publish, new_ids) -> bool:
             error=error,
         )
 
-    _executor.submit(run)
+    try:
+        _executor.submit(run)
+    except RuntimeError:  # shutting down (drain ran): skip the copy, never fail the primary
+        _pending.release()
+        return False
     return True
+
+
+def drain() -> None:
+    """At shutdown, before the batchers close: finish the shadow calls already running and drop
+    the queued copies (best effort by design; a copy run against a closed batcher would only be
+    logged as a spurious shadow error)."""
+    _executor.shutdown(wait=True, cancel_futures=True)

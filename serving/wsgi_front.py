@@ -57,12 +57,13 @@ def _request_id(environ) -> str:
 def drain_pool(timeout: float | None = None) -> None:
     """Stop taking predictions, let queued ones finish, then flush their prediction events
     (run when a serving process exits after SIGTERM)."""
-    from serving import events
+    from serving import events, shadow
     from serving import pool as pool_module
 
     pool = pool_module._pool
     if pool is not None:
         pool.ready = False  # readiness probes fail first, so the load balancer stops sending
+        shadow.drain()  # while the batchers still run
         pool.stop(timeout if timeout is not None else settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS)
         logger.info("serving pool drained", extra={"event": "shutdown"})
     events.flush_and_stop()
