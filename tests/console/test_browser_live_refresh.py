@@ -3,9 +3,26 @@ itself until the verdict shows, with no page reload."""
 
 from __future__ import annotations
 
+import threading
+
 import pytest
 
 from tests.registry.test_browser_upload import CHROMIUM_ARGS
+
+
+def _finish_run(run_id: int) -> None:
+    """As a worker would, in its own thread and connection (not inside Playwright's greenlet,
+    where the ORM would open a connection nobody closes)."""
+    from django.db import connection
+
+    from registry.models import ValidationRun
+
+    try:
+        ValidationRun.objects.filter(pk=run_id).update(
+            status="failed", progress=1.0, error="injected verdict"
+        )
+    finally:
+        connection.close()
 
 
 @pytest.mark.browser
@@ -15,7 +32,6 @@ def test_the_validation_panel_refreshes_live(
     from playwright.sync_api import sync_playwright
 
     from accounts.services import user_create
-    from registry.models import ValidationRun
     from registry.services import version_register
     from serving.validation.runs import validation_start
 
@@ -42,9 +58,9 @@ def test_the_validation_panel_refreshes_live(
             assert "Queued" in panel.inner_text()
 
             # The worker's side, done here: the panel must pick it up on its own.
-            ValidationRun.objects.filter(pk=run.pk).update(
-                status="failed", progress=1.0, error="injected verdict"
-            )
+            worker = threading.Thread(target=_finish_run, args=(run.pk,))
+            worker.start()
+            worker.join()
             with page.expect_request(f"**/validations/{run.pk}/panel", timeout=10_000):
                 pass
             page.wait_for_function(
