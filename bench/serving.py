@@ -12,6 +12,7 @@ tritonclient); prints one table measured in this run.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import json
 import multiprocessing as mp
@@ -205,13 +206,13 @@ def _client_proc(port, path, body, key, threads, warmup_until, deadline, queue):
 
 def _cpu_seconds(proc) -> float:
     """CPU of the server and its worker processes (granian forks its workers)."""
+    import psutil
+
     total = 0.0
     for p in [proc, *proc.children(recursive=True)]:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):  # a child that just exited
             times = p.cpu_times()
             total += times.user + times.system
-        except Exception:  # a child that just exited
-            pass
     return total
 
 
@@ -293,11 +294,9 @@ def start_server(env: dict, threads: int, workers: int = 1) -> tuple[subprocess.
     import requests
 
     for _ in range(600):
-        try:
+        with contextlib.suppress(requests.RequestException):  # not listening yet
             if requests.get(f"http://127.0.0.1:{port}/v2/health/ready", timeout=1).ok:
                 return proc, port
-        except requests.RequestException:
-            pass
         time.sleep(0.2)
     proc.kill()
     raise SystemExit("server did not become ready")

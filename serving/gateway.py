@@ -12,30 +12,23 @@ database query happens here in the steady state.
 from __future__ import annotations
 
 import logging
-import os
-import random
 import re
 import time
-from dataclasses import dataclass, field
 
 from django.conf import settings
 
 from accounts.errors import ServiceError
 from accounts.keys import authenticate_key, key_from_headers
-from serving import cache as prediction_cache
-from serving import events, telemetry
-from serving.batching import BatcherClosed, QueueFull
+from serving import inference
 from serving.constants import PRODUCTION
-from serving.inputcheck import check_feeds
 from serving.limits import check_rate, retry_after
 from serving.pool import get_pool
 from serving.protocols import jsonio, native, oip, tfserving
+from serving.replies import JSON, ProtocolError, Reply
 
 logger = logging.getLogger(__name__)
 
-JSON = "application/json"
 SERVER_VERSION = "1.0.0"
-PINNED_MAX_ROWS = 1024  # a /versions/<n> call has no deployment config; this is the default
 
 NATIVE_RE = re.compile(
     r"^/api/v1/models/(?P<model>[\w.-]+)/deployments/(?P<deployment>[\w-]+)/predict/?$"
@@ -48,22 +41,6 @@ TFS_RE = re.compile(
 OIP_MODEL_RE = re.compile(
     r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?(?P<tail>/ready|/infer)?/?$"
 )
-
-
-@dataclass(slots=True)
-class Reply:
-    status: int
-    body: bytes
-    headers: list[tuple[str, str]] = field(default_factory=list)
-    content_type: str = JSON
-
-
-class ProtocolError(Exception):
-    """An error answered in the caller's protocol, with a status and extra headers."""
-
-    def __init__(self, status: int, message: str, code: str = "invalid", headers=()):
-        super().__init__(message)
-        self.status, self.message, self.code, self.headers = status, message, code, list(headers)
 
 
 def _error(protocol: str, status: int, message: str, code: str, headers=()) -> Reply:
@@ -228,156 +205,6 @@ def _target(model, version, label, environ):
     return loaded, route, role
 
 
-# -- the batched call -----------------------------------------------------------------------
-def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool]:
-    ttl = route.config["cache_ttl_seconds"] if route is not None else 0
-    cache_key = None
-    if ttl:
-        cache_key = prediction_cache.key_for(loaded.version_id, feeds)
-        hit = prediction_cache.get(cache_key)
-        if hit is not None:
-            return hit, True
-    try:
-        outputs = loaded.batcher.submit(feeds)
-    except QueueFull as exc:
-        raise ProtocolError(
-            503,
-            "the model's queue is full; retry shortly",
-            "overloaded",
-            [("Retry-After", str(max(1, round(exc.retry_after_seconds))))],
-        ) from None
-    except BatcherClosed:
-        # The version was swapped out between routing and submit: the new table serves it.
-        raise ProtocolError(
-            503,
-            "the deployment is switching versions; retry",
-            "unavailable",
-            [("Retry-After", "1")],
-        ) from None
-    if cache_key is not None:
-        prediction_cache.set(cache_key, outputs, ttl)
-    return outputs, False
-
-
-def _publish(
-    *,
-    request_id,
-    ids,
-    loaded,
-    route,
-    role,
-    principal,
-    protocol,
-    status,
-    started,
-    rows,
-    feeds,
-    outputs,
-    cache_hit,
-    error="",
-):
-    sample = status == 200 and random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
-    event = events.PredictionEvent(
-        prediction_ids=ids,
-        model=loaded.model_name,
-        deployment=route.name if route is not None else "",
-        deployment_id=route.deployment_id if route is not None else 0,
-        version=loaded.number,
-        version_id=loaded.version_id,
-        variant=role,
-        key_prefix=principal.prefix,
-        protocol=protocol,
-        status=status,
-        latency_ms=(time.perf_counter() - started) * 1000.0,
-        rows=rows,
-        batch_size=rows,
-        cache_hit=cache_hit,
-        ts=time.time(),
-        inputs={k: v.tolist() for k, v in feeds.items()} if sample and feeds else None,
-        outputs={k: v.tolist() for k, v in outputs.items()} if sample and outputs else None,
-        error=error,
-        request_id=request_id,
-        shadow=role == "shadow",
-    )
-    telemetry.observe(event)
-    events.publish(event)
-
-
-def _prediction_ids(rows: int) -> tuple[str, list[str]]:
-    request_id = os.urandom(10).hex()
-    return request_id, [f"{request_id}-{i}" for i in range(rows)] if rows else [request_id]
-
-
-def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
-    outputs, hit = _infer(loaded, route, feeds, rows)
-    request_id, ids = _prediction_ids(rows)
-    _publish(
-        request_id=request_id,
-        ids=ids,
-        loaded=loaded,
-        route=route,
-        role=role,
-        principal=principal,
-        protocol=protocol,
-        status=200,
-        started=started,
-        rows=rows,
-        feeds=feeds,
-        outputs=outputs,
-        cache_hit=hit,
-    )
-    if route is not None and route.shadow is not None:
-        _mirror(route, feeds, rows, principal, protocol)
-    return outputs, request_id, ids
-
-
-def _mirror(route, feeds, rows, principal, protocol) -> None:
-    """Send a copy to the shadow variant without waiting; its answer is only logged."""
-    from serving.shadow import mirror
-
-    mirror(route, feeds, rows, principal, protocol, _publish, _prediction_ids)
-
-
-def _predict(protocol, target, principal, started, parse):
-    """Parse, check, run and log one predict call; a failure is logged with its status too."""
-    loaded, route, role = target
-    try:
-        request = parse(loaded.signature)
-        limit = route.config["max_request_rows"] if route is not None else PINNED_MAX_ROWS
-        feeds, rows = check_feeds(loaded.signature, request.feeds, max_rows=limit)
-        outputs, request_id, ids = _serve(
-            protocol, loaded, route, role, principal, feeds, rows, started
-        )
-    except (ProtocolError, ServiceError) as exc:
-        _publish_failure(protocol, target, principal, started, exc.status, exc.message)
-        raise
-    except Exception as exc:
-        _publish_failure(protocol, target, principal, started, 500, f"{type(exc).__name__}: {exc}")
-        raise
-    return request, outputs, request_id, ids
-
-
-def _publish_failure(protocol, target, principal, started, status, message) -> None:
-    loaded, route, role = target
-    request_id, ids = _prediction_ids(0)
-    _publish(
-        request_id=request_id,
-        ids=[],
-        loaded=loaded,
-        route=route,
-        role=role,
-        principal=principal,
-        protocol=protocol,
-        status=status,
-        started=started,
-        rows=0,
-        feeds=None,
-        outputs=None,
-        cache_hit=False,
-        error=message[:500],
-    )
-
-
 # -- the three protocols ----------------------------------------------------------------------
 def _native(match, environ, body_reader) -> Reply:
     started = time.perf_counter()
@@ -386,7 +213,7 @@ def _native(match, environ, body_reader) -> Reply:
     environ["_mg_key_prefix"] = principal.prefix
     body = _read_body(environ, body_reader)
     target = _target(model, None, deployment, environ)
-    _, outputs, request_id, ids = _predict(
+    _, outputs, request_id, ids = inference.predict(
         "native", target, principal, started, lambda sig: native.parse_predict(body, sig)
     )
     loaded = target[0]
@@ -412,7 +239,7 @@ def _tfserving(method, match, environ, body_reader) -> Reply:
         started = time.perf_counter()
         body = _read_body(environ, body_reader)
         target = _target(model, version, label, environ)
-        request, outputs, request_id, _ = _predict(
+        request, outputs, request_id, _ = inference.predict(
             "tfserving", target, principal, started, lambda sig: tfserving.parse_predict(body, sig)
         )
         payload = tfserving.format_predict(outputs, target[0].signature, request.layout)
@@ -442,7 +269,7 @@ def _oip(method, match, environ, body_reader) -> Reply:
         body = _read_body(environ, body_reader)
         header_length = _header_length(environ)
         target = _target(model, version, None, environ)
-        request, outputs, request_id, _ = _predict(
+        request, outputs, request_id, _ = inference.predict(
             "oip",
             target,
             principal,
