@@ -197,7 +197,31 @@ class ValidationPolicy(models.Model):
         return f"validation policy of {self.model.name}"
 
 
-class ValidationRun(models.Model):
+class WorkerTask(models.Model):
+    """What a gpu-queue task records about its run: who ran it, when, how often, how it ended.
+    The heartbeat sweeper gives up on rows whose worker stopped beating."""
+
+    active_states: tuple[str, ...] = ()
+
+    error = models.TextField(blank=True)
+    worker_host = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+
+    @property
+    def finished(self) -> bool:
+        return self.status not in self.active_states
+
+
+class ValidationRun(WorkerTask):
     """One run of the validation suite on a version: status, progress, per-check results, log."""
 
     version = models.ForeignKey(
@@ -214,27 +238,14 @@ class ValidationRun(models.Model):
     policy = models.JSONField(default=dict, help_text="The thresholds this run applied.")
     checks = models.JSONField(default=list, help_text="[{check, passed, metrics, message}]")
     log = models.TextField(blank=True)
-    error = models.TextField(blank=True)
-    worker_host = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+    active_states = ACTIVE_VALIDATION_STATES
 
     def __str__(self) -> str:
         return f"validation #{self.pk} of {self.version}"
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in ACTIVE_VALIDATION_STATES
 
     @property
     def seconds(self) -> float | None:

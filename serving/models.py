@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
+from registry.models import WorkerTask
 from serving.constants import EventKind, VariantRole
 
 
@@ -134,7 +135,7 @@ class BatchJobStatus(models.TextChoices):
 ACTIVE_JOB_STATES = (BatchJobStatus.QUEUED, BatchJobStatus.RUNNING)
 
 
-class BatchJob(models.Model):
+class BatchJob(WorkerTask):
     """Offline scoring of a dataset by a version on a gpu worker; predictions kept as files."""
 
     version = models.ForeignKey(
@@ -154,27 +155,14 @@ class BatchJob(models.Model):
     rows_per_second = models.FloatField(default=0.0)
     cancel_requested = models.BooleanField(default=False)
     result_dir = models.CharField(max_length=500, blank=True, help_text="Under the artifact root.")
-    error = models.TextField(blank=True)
-    worker_host = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
+    active_states = ACTIVE_JOB_STATES
 
     def __str__(self) -> str:
         return f"batch job #{self.pk} ({self.version} on dataset #{self.dataset_id})"
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in ACTIVE_JOB_STATES
 
     @property
     def eta_seconds(self) -> float | None:
