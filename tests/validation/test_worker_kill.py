@@ -31,17 +31,9 @@ def worker(tmp_path):
     """`celery -A console worker -Q gpu -c 1` on the test database, in its own process group."""
     from django.conf import settings
 
-    from console.celery import app
-
-    saved = dict(app.conf.broker_transport_options or {})
-    if str(settings.CELERY_BROKER_URL).startswith("sqla+"):
-        # Same reason as worker_settings.py: the SQLAlchemy transport rejects that option.
-        app.conf.broker_transport_options = {}
-
     log = tmp_path / "worker.log"
     env = server_env(MODELGATE_WORKER_HEARTBEAT_SECONDS="0.5")
     env["CELERY_BROKER_URL"] = settings.CELERY_BROKER_URL
-    env["DJANGO_SETTINGS_MODULE"] = "tests.validation.worker_settings"
     hostname = f"gpu-test-{os.getpid()}@localhost"
     cmd = [
         sys.executable,
@@ -70,7 +62,6 @@ def worker(tmp_path):
         _wait(lambda: WorkerHeartbeat.objects.filter(hostname=hostname).exists(), 60, proc)
         yield proc
     finally:
-        app.conf.broker_transport_options = saved
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait(10)
