@@ -13,7 +13,6 @@ from accounts.selectors import api_key_get
 from monitoring import selectors, services
 from monitoring.figures import event_marks
 from serving import selectors as serving_selectors
-from serving.models import DeploymentEvent
 
 WINDOW_PARAMS = [
     OpenApiParameter("window", str, description="15m, 1h (default), 24h, 7d or custom"),
@@ -40,10 +39,7 @@ class DeploymentMetricsApi(APIView):
         obj = serving_selectors.deployment_get(model, deployment)
         window = _window(request)
         data = selectors.deployment_metrics(deployment_id=obj.pk, window=window)
-        events = DeploymentEvent.objects.filter(
-            deployment=obj, created_at__gte=window.start, created_at__lte=window.end
-        ).order_by("created_at")
-        data["events"] = event_marks(events)
+        data["events"] = event_marks(selectors.deployment_events_in(obj, window))
         return Response(data)
 
 

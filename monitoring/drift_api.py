@@ -7,12 +7,12 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import NotFound, PermissionDenied
+from accounts.errors import PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip, request_principal
 from monitoring import drift_service, feedback, quality, shadow_compare
 from monitoring.api import WINDOW_PARAMS, _window
 from monitoring.models import DriftReport
-from monitoring.selectors import prediction_get
+from monitoring.selectors import prediction_get, predictions_get
 from serving import selectors as serving_selectors
 
 
@@ -77,13 +77,9 @@ class FeedbackBulkApi(APIView):
         data.is_valid(raise_exception=True)
         items = self.Item(data=data.validated_data["items"], many=True)
         items.is_valid(raise_exception=True)
-        models = set()
-        for item in items.validated_data:
-            try:
-                models.add(prediction_get(item["prediction_id"])[0].model)
-            except NotFound:
-                continue  # the service reports every unknown id at once
-        for model in sorted(models):
+        # Unknown ids are left to the service, which reports them all at once.
+        found = predictions_get([i["prediction_id"] for i in items.validated_data])
+        for model in sorted({log.model for log, _ in found.values()}):
             _may_label(request, model)
         done = feedback.feedback_record_bulk(
             items=[(i["prediction_id"], i["label"]) for i in items.validated_data],

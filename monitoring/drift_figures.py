@@ -39,14 +39,11 @@ def drift_figures(reports: list, events: list[dict], window: dict) -> list[tuple
         fig = go.Figure(
             layout=_layout(f"Per-feature drift score, {label} ({test})", "score", window)
         )
-        names = [f["name"] for f in items[-1].features]
-        for name in names:
-            points = [
-                (r.created_at.isoformat(), f["score"])
-                for r in items
-                for f in r.features
-                if f["name"] == name
-            ]
+        scores = [
+            (r.created_at.isoformat(), {f["name"]: f["score"] for f in r.features}) for r in items
+        ]
+        for name in (f["name"] for f in items[-1].features):
+            points = [(at, by_name[name]) for at, by_name in scores if name in by_name]
             fig.add_trace(
                 go.Scatter(
                     x=[p[0] for p in points],

@@ -240,8 +240,10 @@ def drift_run(
 def drift_run_all(*, now=None) -> int:
     """The periodic run: every deployment whose policy is on (the default); returns reports."""
     count = 0
-    disabled = DriftPolicy.objects.filter(enabled=False).values_list("deployment_id", flat=True)
-    for deployment in Deployment.objects.select_related("model").exclude(pk__in=disabled):
+    deployments = Deployment.objects.select_related("model", "drift_policy").exclude(
+        drift_policy__enabled=False
+    )
+    for deployment in deployments:
         try:
             count += len(drift_run(deployment=deployment, now=now))
         except Exception:  # one broken reference must not stop the others; the log says why

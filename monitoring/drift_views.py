@@ -9,20 +9,24 @@ from django.views.decorators.http import require_POST
 
 from accounts.errors import ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
-from monitoring import drift_figures, drift_service, feedback, figures, quality, shadow_compare
+from monitoring import (
+    drift_figures,
+    drift_service,
+    feedback,
+    figures,
+    quality,
+    selectors,
+    shadow_compare,
+)
 from monitoring.constants import WINDOWS
 from monitoring.drift_forms import DriftPolicyForm, FeedbackBulkForm
 from monitoring.models import DRIFT_POLICY_FIELDS, DriftReport
 from monitoring.views import _window_or_error, renders_not_found
 from serving import selectors as serving_selectors
-from serving.models import DeploymentEvent
 
 
 def _events(deployment, window) -> list[dict]:
-    events = DeploymentEvent.objects.filter(
-        deployment=deployment, created_at__gte=window.start, created_at__lte=window.end
-    ).order_by("created_at")
-    return figures.event_marks(events)
+    return figures.event_marks(selectors.deployment_events_in(deployment, window))
 
 
 def _safe(charts):

@@ -7,7 +7,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, NotFound, PermissionDenied
+from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip, request_principal
 from monitoring import experiments
 from monitoring.constants import ExperimentMetric
@@ -39,10 +39,7 @@ def _check_deploy(request, model: str) -> None:
 
 def _experiment(model: str, deployment: str, experiment_id: int) -> Experiment:
     obj = serving_selectors.deployment_get(model, deployment)
-    experiment = obj.experiments.filter(pk=experiment_id).first()
-    if experiment is None:
-        raise NotFound(f"{obj} has no experiment {experiment_id}")
-    return experiment
+    return experiments.experiment_get(obj, experiment_id)
 
 
 class ExperimentListApi(APIView):

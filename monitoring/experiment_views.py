@@ -6,20 +6,12 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.errors import NotFound, ServiceError
+from accounts.errors import ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from monitoring import experiments
 from monitoring.drift_forms import ExperimentForm
-from monitoring.models import Experiment
 from monitoring.views import renders_not_found
 from serving import selectors as serving_selectors
-
-
-def _experiment(deployment, experiment_id: int) -> Experiment:
-    experiment = deployment.experiments.filter(pk=experiment_id).first()
-    if experiment is None:
-        raise NotFound(f"{deployment} has no experiment {experiment_id}")
-    return experiment
 
 
 @role_required("read")
@@ -57,7 +49,7 @@ def experiment_list(request, model: str, deployment: str):
 @renders_not_found
 def experiment_detail(request, model: str, deployment: str, experiment_id: int):
     obj = serving_selectors.deployment_get(model, deployment)
-    experiment = _experiment(obj, experiment_id)
+    experiment = experiments.experiment_get(obj, experiment_id)
     context = {
         "deployment": obj,
         "experiment": experiment,
@@ -69,7 +61,7 @@ def experiment_detail(request, model: str, deployment: str, experiment_id: int):
 
 def _end(request, model, deployment, experiment_id, action):
     obj = serving_selectors.deployment_get(model, deployment)
-    experiment = _experiment(obj, experiment_id)
+    experiment = experiments.experiment_get(obj, experiment_id)
     try:
         if action == "promote":
             experiments.experiment_promote(

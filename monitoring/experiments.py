@@ -3,6 +3,7 @@ feedback and rollups (statistics in abstats.py), promote the winner or stop it."
 
 from __future__ import annotations
 
+import numpy as np
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
@@ -108,11 +109,10 @@ def _required(experiment: Experiment, control: abstats.Comparison, outcomes) -> 
             )
         std = experiment.baseline
         if std is None:
-            pooled = [v for values in outcomes for v in values]
-            if len(pooled) < 2:
+            pooled = np.concatenate([np.asarray(values, dtype=float) for values in outcomes])
+            if pooled.size < 2:
                 return None
-            mean = sum(pooled) / len(pooled)
-            std = (sum((v - mean) ** 2 for v in pooled) / (len(pooled) - 1)) ** 0.5
+            std = float(np.std(pooled, ddof=1))
         return abstats.sample_size_means(
             std, experiment.mde, alpha=experiment.alpha, power=experiment.power
         )
@@ -147,7 +147,54 @@ def _guardrails(experiment: Experiment, until) -> dict:
                 f"treatment error rate {errors_t:.2f}% > control {errors_c:.2f}% + "
                 f"{GUARDRAIL_ERROR_POINTS:g} point"
             )
-    return {"control": figures["control"], "treatment": figures["treatment"], "breaches": breaches}
+    return {**figures, "breaches": breaches}
+
+
+def _exposures(experiment: Experiment, arms: tuple[int, int], until) -> list[int]:
+    """Per arm, the rows it served (not as a shadow) since the experiment started."""
+    served = dict(
+        PredictionLog.objects.filter(
+            deployment_id=experiment.deployment_id,
+            version__in=arms,
+            shadow=False,
+            ts__gte=experiment.started_at,
+            ts__lt=until,
+        )
+        .values("version")
+        .annotate(n=Sum("rows"))
+        .values_list("version", "n")
+    )
+    return [served.get(number) or 0 for number in arms]
+
+
+def _outcomes(experiment: Experiment, arms: tuple[int, int], until) -> list[list[float]]:
+    """Per arm, one outcome per labelled prediction: hit (accuracy), label > 0 (conversion) or
+    the label itself (outcome)."""
+    labelled = Feedback.objects.filter(
+        deployment_id=experiment.deployment_id,
+        version__in=arms,
+        predicted_at__gte=experiment.started_at,
+        predicted_at__lt=until,
+    )
+    if experiment.metric == ExperimentMetric.ACCURACY:
+        labelled = labelled.exclude(predicted__isnull=True)
+    per_arm: dict[int, list[float]] = {number: [] for number in arms}
+    for version, predicted, label in labelled.values_list("version", "predicted", "label"):
+        if experiment.metric == ExperimentMetric.ACCURACY:
+            per_arm[version].append(float(predicted == label))
+        elif experiment.metric == ExperimentMetric.CONVERSION:
+            per_arm[version].append(float(label > 0))
+        else:
+            per_arm[version].append(label)
+    return [per_arm[number] for number in arms]
+
+
+def experiment_get(deployment: Deployment, experiment_id: int) -> Experiment:
+    """One experiment of a deployment, or NotFound."""
+    experiment = deployment.experiments.filter(pk=experiment_id).first()
+    if experiment is None:
+        raise NotFound(f"{deployment} has no experiment {experiment_id}")
+    return experiment
 
 
 def experiment_analyze(experiment: Experiment, *, now=None) -> dict:
@@ -155,28 +202,8 @@ def experiment_analyze(experiment: Experiment, *, now=None) -> dict:
     the sample-ratio check, guardrails and the verdict."""
     until = experiment.ended_at or now or timezone.now()
     arms = (experiment.control_version, experiment.treatment_version)
-    logs = PredictionLog.objects.filter(
-        deployment_id=experiment.deployment_id,
-        shadow=False,
-        ts__gte=experiment.started_at,
-        ts__lt=until,
-    )
-    exposures = [logs.filter(version=number).aggregate(n=Sum("rows"))["n"] or 0 for number in arms]
-    labelled = Feedback.objects.filter(
-        deployment_id=experiment.deployment_id,
-        predicted_at__gte=experiment.started_at,
-        predicted_at__lt=until,
-    )
-    outcomes = []
-    for number in arms:
-        rows = labelled.filter(version=number)
-        if experiment.metric == ExperimentMetric.ACCURACY:
-            rows = rows.exclude(predicted__isnull=True)
-            outcomes.append([float(p == y) for p, y in rows.values_list("predicted", "label")])
-        elif experiment.metric == ExperimentMetric.CONVERSION:
-            outcomes.append([float(y > 0) for y in rows.values_list("label", flat=True)])
-        else:
-            outcomes.append(list(rows.values_list("label", flat=True)))
+    exposures = _exposures(experiment, arms, until)
+    outcomes = _outcomes(experiment, arms, until)
     n_c, n_t = len(outcomes[0]), len(outcomes[1])
     if experiment.metric in RATE_METRICS:
         comparison = abstats.two_proportions(

@@ -9,19 +9,27 @@ import numpy as np
 from django.db import transaction
 
 from accounts.audit import audit_record
-from accounts.errors import InvalidInput, NotFound
+from accounts.errors import InvalidInput
 from monitoring.models import Feedback, PredictionLog
-from monitoring.selectors import prediction_get
+from monitoring.selectors import prediction_get, predictions_get
 from registry.constants import Task
 from registry.models import RegisteredModel
 
 MAX_BULK = 10_000
 
 
+def served_classes(scores: np.ndarray) -> np.ndarray:
+    """The class a classifier answered per row of (rows x outputs) scores: score >= 0.5 for one
+    sigmoid output, argmax otherwise."""
+    if scores.shape[1] == 1:
+        return (scores[:, 0] >= 0.5).astype(np.float64)
+    return np.argmax(scores, axis=1).astype(np.float64)
+
+
 def served_value(log: PredictionLog, row: int, task: str) -> float | None:
-    """The answer the caller got for one row, as a number: the class for a classifier (score
-    >= 0.5 for one sigmoid output, argmax otherwise), the first value for anything else; None
-    when the payload was not sampled."""
+    """The answer the caller got for one row, as a number: the class for a classifier (see
+    `served_classes`), the first value for anything else; None when the payload was not
+    sampled."""
     if not log.outputs:
         return None
     first = next(iter(log.outputs.values()))
@@ -32,7 +40,7 @@ def served_value(log: PredictionLog, row: int, task: str) -> float | None:
     if values.size == 0:
         return None
     if task == Task.CLASSIFICATION:
-        return float(values[0] >= 0.5) if values.size == 1 else float(np.argmax(values))
+        return float(served_classes(values.reshape(1, -1))[0])
     return float(values[0])
 
 
@@ -48,17 +56,16 @@ def _label(value) -> float:
     return number
 
 
-def _upsert(prediction_id: str, label: float, actor_label: str, tasks: dict) -> Feedback:
-    log, row = prediction_get(prediction_id)
-    task = tasks.get(log.model)
-    if task is None:
-        task = tasks[log.model] = (
-            RegisteredModel.objects.filter(name=log.model).values_list("task", flat=True).first()
-            or Task.OTHER
-        )
-    canonical = f"{log.request_id}-{row}"
+def _model_tasks(logs: list[PredictionLog]) -> dict[str, str]:
+    """{model name: task} of the models behind some logs (a model since deleted counts as other)."""
+    names = {log.model for log in logs}
+    tasks = dict(RegisteredModel.objects.filter(name__in=names).values_list("name", "task"))
+    return {name: tasks.get(name) or Task.OTHER for name in names}
+
+
+def _upsert(log: PredictionLog, row: int, label: float, actor_label: str, task: str) -> Feedback:
     feedback, _ = Feedback.objects.update_or_create(
-        prediction_id=canonical,
+        prediction_id=f"{log.request_id}-{row}",
         defaults={
             "log": log,
             "deployment_id": log.deployment_id,
@@ -85,7 +92,10 @@ def feedback_record(
     *, prediction_id: str, label, actor, principal=None, ip: str | None = None
 ) -> Feedback:
     """Record the ground truth or outcome of one logged prediction (a later one replaces it)."""
-    feedback = _upsert(prediction_id, _label(label), _actor_label(actor, principal), {})
+    label = _label(label)
+    log, row = prediction_get(prediction_id)
+    task = _model_tasks([log])[log.model]
+    feedback = _upsert(log, row, label, _actor_label(actor, principal), task)
     audit_record(
         actor=actor,
         principal=principal,
@@ -107,18 +117,20 @@ def feedback_record_bulk(
     if len(items) > MAX_BULK:
         raise InvalidInput(f"at most {MAX_BULK} labels at once, not {len(items)}")
     labels = [(pid.strip(), _label(value)) for pid, value in items]
-    missing, done, tasks = [], [], {}
-    for prediction_id, label in labels:
-        try:
-            done.append(_upsert(prediction_id, label, _actor_label(actor, principal), tasks))
-        except NotFound:
-            missing.append(prediction_id)
+    found = predictions_get([pid for pid, _ in labels])
+    missing = [pid for pid, _ in labels if pid not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (
             f" and {len(missing) - 10} more" if len(missing) > 10 else ""
         )
-        # Raising rolls back the rows already written: a bulk upload is all or nothing.
+        # Checked before any write: a bulk upload is all or nothing.
         raise InvalidInput(f"unknown prediction id(s): {shown}; nothing was recorded")
+    tasks = _model_tasks([log for log, _ in found.values()])
+    actor_label = _actor_label(actor, principal)
+    done = []
+    for pid, label in labels:
+        log, row = found[pid]
+        done.append(_upsert(log, row, label, actor_label, tasks[log.model]))
     audit_record(
         actor=actor,
         principal=principal,

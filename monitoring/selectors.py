@@ -12,6 +12,7 @@ from accounts.errors import InvalidInput, NotFound
 from monitoring.constants import DEFAULT_WINDOW, MAX_CUSTOM_WINDOW, WINDOWS, Resolution
 from monitoring.histograms import N_BUCKETS, merge, percentiles
 from monitoring.models import BUCKET_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog
+from serving.models import DeploymentEvent
 
 
 @dataclass(frozen=True)
@@ -265,15 +266,46 @@ def version_figures(
     return _figures(count, errors, latency, merge(*hists), seconds=seconds)
 
 
-def prediction_get(prediction_id: str) -> tuple[PredictionLog, int]:
-    """The logged request behind a prediction id (`<request_id>-<row>`), and the row number."""
+def _split_prediction_id(prediction_id: str) -> tuple[str, int]:
+    """(request_id, row) of `<request_id>-<row>`; an id without a row suffix means row 0."""
     request_id, _, row = prediction_id.rpartition("-")
     if not request_id or not row.isdigit():
-        request_id, row = prediction_id, "0"
+        return prediction_id, 0
+    return request_id, int(row)
+
+
+def _row_exists(log: PredictionLog | None, row: int) -> bool:
+    return log is not None and row < max(log.rows, 1)
+
+
+def prediction_get(prediction_id: str) -> tuple[PredictionLog, int]:
+    """The logged request behind a prediction id (`<request_id>-<row>`), and the row number."""
+    request_id, row = _split_prediction_id(prediction_id)
     log = PredictionLog.objects.filter(request_id=request_id).first()
-    if log is None or int(row) >= max(log.rows, 1):
+    if not _row_exists(log, row):
         raise NotFound(f"prediction {prediction_id!r} not found (or past its retention)")
-    return log, int(row)
+    return log, row
+
+
+def predictions_get(prediction_ids: list[str]) -> dict[str, tuple[PredictionLog, int]]:
+    """`prediction_get` of many ids in one query: {id: (log, row)} of the ids that exist."""
+    split = {pid: _split_prediction_id(pid) for pid in prediction_ids}
+    logs = PredictionLog.objects.in_bulk(
+        {request_id for request_id, _ in split.values()}, field_name="request_id"
+    )
+    found = {}
+    for pid, (request_id, row) in split.items():
+        log = logs.get(request_id)
+        if _row_exists(log, row):
+            found[pid] = (log, row)
+    return found
+
+
+def deployment_events_in(deployment, window: Window):
+    """A deployment's events inside a window, oldest first (the charts' markers)."""
+    return DeploymentEvent.objects.filter(
+        deployment=deployment, created_at__gte=window.start, created_at__lte=window.end
+    ).order_by("created_at")
 
 
 def recent_errors(*, key_prefix: str, limit: int = 20):

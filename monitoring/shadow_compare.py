@@ -3,35 +3,85 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import numpy as np
 import orjson
 
+from monitoring.feedback import served_classes
 from monitoring.models import PredictionLog
 from registry.constants import Task
 
 PAIR_SECONDS = 30.0  # a shadow call runs right after its primary; farther apart is another call
 REGRESSION_TOLERANCE = 0.01  # relative difference counted as agreement for non-classifiers
 MAX_LOGS = 20_000
+FIELDS = ("key_prefix", "inputs", "outputs", "ts", "version")
 
 
-def _first_output(outputs: dict) -> tuple[str, np.ndarray] | None:
-    if not outputs:
-        return None
-    name = next(iter(outputs))
-    values = np.asarray(outputs[name], dtype=np.float64)
-    return name, values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+def _as_rows(values) -> np.ndarray:
+    values = np.asarray(values, dtype=np.float64)
+    return values.reshape(values.shape[0], -1) if values.ndim else values.reshape(1, 1)
+
+
+def _input_key(key_prefix: str, inputs) -> tuple[str, bytes]:
+    return key_prefix, orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS)
 
 
 def _agree(a: np.ndarray, b: np.ndarray, task: str) -> np.ndarray:
     """Per row: same class for a classifier, within 1% otherwise."""
     if task == Task.CLASSIFICATION:
-        if a.shape[1] == 1:
-            return (a[:, 0] >= 0.5) == (b[:, 0] >= 0.5)
-        return np.argmax(a, axis=1) == np.argmax(b, axis=1)
+        return served_classes(a) == served_classes(b)
     scale = np.maximum(np.abs(a), 1.0)
     return np.all(np.abs(a - b) <= REGRESSION_TOLERANCE * scale, axis=1)
+
+
+@dataclass
+class _Tally:
+    """What one shadow version's logs added up to."""
+
+    shadow_logs: int = 0
+    pairs: int = 0
+    rows: int = 0
+    agree: int = 0
+    abs_diff_sum: float = 0.0
+    values: int = 0
+    primary_versions: set[int] = field(default_factory=set)
+
+    def add(self, primary: np.ndarray, shadow: np.ndarray, primary_version: int, task: str):
+        self.pairs += 1
+        self.rows += shadow.shape[0]
+        self.agree += int(np.sum(_agree(primary, shadow, task)))
+        self.abs_diff_sum += float(np.sum(np.abs(primary - shadow)))
+        self.values += shadow.size
+        self.primary_versions.add(primary_version)
+
+    def as_dict(self, shadow_version: int) -> dict:
+        return {
+            "shadow_version": shadow_version,
+            "shadow_logs": self.shadow_logs,
+            "pairs": self.pairs,
+            "primary_versions": sorted(self.primary_versions),
+            "rows": self.rows,
+            "agreement_rate": self.agree / self.rows if self.rows else None,
+            "mean_abs_diff": self.abs_diff_sum / self.values if self.values else None,
+        }
+
+
+def _paired(candidates: list, ts: datetime, outputs: dict):
+    """(primary values, shadow values, primary version) of the primary answer closest in time
+    to a shadow answer, or None when there is none comparable."""
+    close = [c for c in candidates if abs((c[0] - ts).total_seconds()) <= PAIR_SECONDS]
+    if not close or not outputs:
+        return None
+    _, primary_outputs, primary_version = min(close, key=lambda c: abs((c[0] - ts).total_seconds()))
+    name = next(iter(outputs))
+    if name not in primary_outputs:
+        return None
+    primary, shadow = _as_rows(primary_outputs[name]), _as_rows(outputs[name])
+    if primary.shape != shadow.shape:
+        return None
+    return primary, shadow, primary_version
 
 
 def shadow_compare(*, deployment_id: int, task: str, since: datetime, until: datetime) -> dict:
@@ -40,62 +90,24 @@ def shadow_compare(*, deployment_id: int, task: str, since: datetime, until: dat
         deployment_id=deployment_id, ts__gte=since, ts__lt=until, status=200
     ).exclude(inputs__isnull=True)
     primaries: dict[tuple, list] = {}
-    fields = ("key_prefix", "inputs", "outputs", "ts", "version")
     for key, inputs, outputs, ts, version in (
         window.filter(shadow=False)
         .exclude(outputs__isnull=True)
         .order_by("-ts")
-        .values_list(*fields)[:MAX_LOGS]
+        .values_list(*FIELDS)[:MAX_LOGS]
     ):
-        primaries.setdefault((key, orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS)), []).append(
-            (ts, outputs, version)
-        )
-    per_version: dict[int, dict] = {}
+        primaries.setdefault(_input_key(key, inputs), []).append((ts, outputs, version))
+    tallies: dict[int, _Tally] = {}
     for key, inputs, outputs, ts, version in (
-        window.filter(shadow=True).order_by("-ts").values_list(*fields)[:MAX_LOGS]
+        window.filter(shadow=True).order_by("-ts").values_list(*FIELDS)[:MAX_LOGS]
     ):
-        stats = per_version.setdefault(
-            version,
-            {
-                "shadow_version": version,
-                "shadow_logs": 0,
-                "pairs": 0,
-                "rows": 0,
-                "agree": 0,
-                "abs_diff_sum": 0.0,
-                "values": 0,
-                "primary_versions": set(),
-            },
-        )
-        stats["shadow_logs"] += 1
-        candidates = primaries.get((key, orjson.dumps(inputs, option=orjson.OPT_SORT_KEYS)), [])
-        close = [c for c in candidates if abs((c[0] - ts).total_seconds()) <= PAIR_SECONDS]
-        shadow_out = _first_output(outputs or {})
-        if not close or shadow_out is None:
-            continue
-        primary_ts, primary_outputs, primary_version = min(
-            close, key=lambda c: abs((c[0] - ts).total_seconds())
-        )
-        name, shadow_values = shadow_out
-        if name not in primary_outputs:
-            continue
-        primary_values = np.asarray(primary_outputs[name], dtype=np.float64)
-        primary_values = primary_values.reshape(primary_values.shape[0], -1)
-        if primary_values.shape != shadow_values.shape:
-            continue
-        stats["pairs"] += 1
-        stats["rows"] += shadow_values.shape[0]
-        stats["agree"] += int(np.sum(_agree(primary_values, shadow_values, task)))
-        stats["abs_diff_sum"] += float(np.sum(np.abs(primary_values - shadow_values)))
-        stats["values"] += shadow_values.size
-        stats["primary_versions"].add(primary_version)
-    results = []
-    for stats in per_version.values():
-        rows, values = stats.pop("rows"), stats.pop("values")
-        agree, diff = stats.pop("agree"), stats.pop("abs_diff_sum")
-        stats["primary_versions"] = sorted(stats["primary_versions"])
-        stats["rows"] = rows
-        stats["agreement_rate"] = agree / rows if rows else None
-        stats["mean_abs_diff"] = diff / values if values else None
-        results.append(stats)
-    return {"since": since.isoformat(), "until": until.isoformat(), "shadows": results}
+        tally = tallies.setdefault(version, _Tally())
+        tally.shadow_logs += 1
+        paired = _paired(primaries.get(_input_key(key, inputs), []), ts, outputs)
+        if paired is not None:
+            tally.add(*paired, task)
+    return {
+        "since": since.isoformat(),
+        "until": until.isoformat(),
+        "shadows": [tally.as_dict(version) for version, tally in tallies.items()],
+    }

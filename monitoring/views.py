@@ -16,7 +16,6 @@ from monitoring import figures, selectors, services
 from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm
 from serving import selectors as serving_selectors
-from serving.models import DeploymentEvent
 
 
 def renders_not_found(view):
@@ -44,9 +43,7 @@ def _window_or_error(request):
 
 def _deployment_charts(deployment, window) -> dict:
     metrics = selectors.deployment_metrics(deployment_id=deployment.pk, window=window)
-    events = DeploymentEvent.objects.filter(
-        deployment=deployment, created_at__gte=window.start, created_at__lte=window.end
-    ).order_by("created_at")
+    events = selectors.deployment_events_in(deployment, window)
     figs = figures.deployment_figures(metrics, figures.event_marks(events))
     return {
         "metrics": metrics,

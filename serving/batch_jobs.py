@@ -27,7 +27,7 @@ from registry.datasets import dataset_check_signature
 from registry.models import Dataset, ModelVersion
 from registry.selectors import dataset_input_batches
 from serving.batch_io import PredictionWriter, prefetched
-from serving.models import ACTIVE_JOB_STATES, BatchJob, BatchJobStatus
+from serving.models import BatchJob, BatchJobStatus
 from serving.runtime import default_buckets
 
 logger = logging.getLogger(__name__)
@@ -285,6 +285,3 @@ def batch_job_result_path(job: BatchJob, fmt: str) -> Path:
     if not path.is_file():
         raise NotFound(f"the predictions of {job} are missing from the store")
     return path
-
-
-__all__ = ["ACTIVE_JOB_STATES"]

@@ -10,7 +10,8 @@ from django.db import transaction
 
 from accounts.audit import audit_record
 from accounts.errors import Conflict, InvalidInput, NotFound
-from registry.models import ModelVersion, RegisteredModel
+from registry.constants import VersionState
+from registry.models import ModelVersion, RegisteredModel, ValidationStatus
 from serving.constants import EventKind, VariantRole
 from serving.epoch import epoch_bump_on_commit
 from serving.models import Deployment, DeploymentEvent, Variant
@@ -119,7 +120,7 @@ def check_promotable(version: ModelVersion, *, override: bool) -> None:
             "(or an admin may override with a written reason)",
             code="not_validated",
         )
-    if verdict.status != "passed" or version.state != "validated":
+    if verdict.status != ValidationStatus.PASSED or version.state != VersionState.VALIDATED:
         failed = ", ".join(c["check"] for c in verdict.checks if not c.get("passed")) or "-"
         raise Conflict(
             f"{label}'s latest validation run #{verdict.pk} {verdict.status} "
@@ -250,7 +251,7 @@ def deployment_state_at(deployment: Deployment, when: datetime) -> DeploymentEve
     return deployment.events.filter(created_at__lte=when).order_by("-created_at", "-id").first()
 
 
-def _traffic_state(model_name: str, variants: list[dict]) -> list[dict]:
+def _traffic_state(variants: list[dict]) -> list[dict]:
     """Check and normalise a traffic split: one primary, serving weights adding up to 100, at
     most one shadow (weight 0: it receives a copy, never a share)."""
     if not variants:
@@ -300,7 +301,7 @@ def deployment_set_traffic(
     if not reason.strip():
         raise InvalidInput("a traffic change needs a reason")
     deployment = _lock_deployment(model_name, deployment_name, create=False)
-    after = _traffic_state(model_name, variants)
+    after = _traffic_state(variants)
     numbers = [s["version"] for s in after]
     versions = {
         v.number: v

@@ -70,15 +70,21 @@ def _stop_heartbeat(**_):
         thread.stop()
 
 
-@task_prerun.connect
-def _note_task(sender=None, task_id=None, args=None, **_):
+def _tracked_host(sender) -> str | None:
+    """The worker's hostname when `sender` is a suite or batch task (shown on the workers page)."""
     hostname = getattr(sender.request, "hostname", None) if sender else None
     if hostname and sender.name in (run_validation.name, run_batch_job.name):
+        return hostname
+    return None
+
+
+@task_prerun.connect
+def _note_task(sender=None, task_id=None, args=None, **_):
+    if hostname := _tracked_host(sender):
         workers.worker_set_current_task(hostname=hostname, task=f"{sender.name}{tuple(args or ())}")
 
 
 @task_postrun.connect
 def _clear_task(sender=None, **_):
-    hostname = getattr(sender.request, "hostname", None) if sender else None
-    if hostname and sender.name in (run_validation.name, run_batch_job.name):
+    if hostname := _tracked_host(sender):
         workers.worker_set_current_task(hostname=hostname, task="")

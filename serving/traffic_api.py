@@ -8,9 +8,9 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.errors import PermissionDenied
-from accounts.permissions import CanDeploy, actor_can, request_ip
+from accounts.permissions import CanDeploy, actor_can, request_ip, request_principal
 from serving import deploy
-from serving.api import EventOut, _actor
+from serving.api import EventOut
 from serving.constants import VariantRole
 
 
@@ -36,7 +36,7 @@ class TrafficApi(APIView):
         data.is_valid(raise_exception=True)
         variants = self.VariantIn(data=data.validated_data["variants"], many=True)
         variants.is_valid(raise_exception=True)
-        user, principal = _actor(request)
+        user, principal = request.user, request_principal(request)
         if not actor_can(user, principal, "deploy", model_name=model):
             raise PermissionDenied(f"changing the traffic of {model} needs the deploy scope")
         event = deploy.deployment_set_traffic(

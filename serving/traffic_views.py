@@ -18,24 +18,15 @@ def parse_split(text: str) -> list[dict]:
         if not part:
             continue
         pieces = [p.strip() for p in part.split(":")]
-        if len(pieces) != 3 or not pieces[0].lower().removeprefix("v").isdigit():
+        number = pieces[0].lower().removeprefix("v")
+        if len(pieces) != 3 or not number.isdigit():
             raise InvalidInput(f"{part!r} is not like v2:10:candidate (version:weight:role)")
         try:
             weight = int(pieces[1])
         except ValueError:
             raise InvalidInput(f"{part!r}: the weight must be an integer") from None
-        variants.append(
-            {
-                "version": int(pieces[0].lower().removeprefix("v")),
-                "weight": weight,
-                "role": pieces[2],
-            }
-        )
+        variants.append({"version": int(number), "weight": weight, "role": pieces[2]})
     return variants
-
-
-def split_text(state: list[dict]) -> str:
-    return ", ".join(f"v{s['version']}:{s['weight']}:{s['role']}" for s in state)
 
 
 @require_POST

@@ -9,20 +9,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.errors import InvalidInput, PermissionDenied
-from accounts.permissions import CanRead, actor_can, request_ip
+from accounts.permissions import CanRead, actor_can, request_ip, request_principal
 from registry import selectors as registry_selectors
 from serving import batch_jobs, workers
 from serving.validation import policy as validation_policy
 from serving.validation import runs
 
 
-def _actor(request):
-    user = request.user if request.user.is_authenticated else None
-    return user, request.auth if hasattr(request.auth, "prefix") else None
-
-
 def _require_deploy(request, model_name: str, what: str):
-    user, principal = _actor(request)
+    user, principal = request.user, request_principal(request)
     if not actor_can(user, principal, "deploy", model_name=model_name):
         raise PermissionDenied(f"{what} needs the deploy scope for model {model_name!r}")
     return user, principal

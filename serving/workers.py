@@ -133,36 +133,32 @@ class HeartbeatThread(threading.Thread):
         self.stopped.set()
 
 
-def _worker_alive(hostname: str, cutoff) -> bool:
-    return WorkerHeartbeat.objects.filter(hostname=hostname, last_seen__gte=cutoff).exists()
-
-
 def work_sweep(*, older_than: timedelta | None = None) -> dict[str, list[int]]:
     """Mark running runs and jobs `error` when their worker's heartbeat is gone."""
     from serving.batch_jobs import batch_job_mark_lost
     from serving.validation.runs import validation_mark_lost
 
-    older_than = older_than or stale_after()
-    cutoff = timezone.now() - older_than
+    cutoff = timezone.now() - (older_than or stale_after())
+    alive = set(
+        WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values_list("hostname", flat=True)
+    )
     swept: dict[str, list[int]] = {"validation_runs": [], "batch_jobs": []}
     runs = ValidationRun.objects.filter(status=ValidationStatus.RUNNING, heartbeat_at__lt=cutoff)
     for run in runs:
-        if run.worker_host and _worker_alive(run.worker_host, cutoff):
-            continue
-        why = f"worker {run.worker_host or '?'} stopped heartbeating; the run was lost"
-        if validation_mark_lost(run=run, why=why):
+        lost = f"{_gone(run)}; the run was lost"
+        if run.worker_host not in alive and validation_mark_lost(run=run, why=lost):
             swept["validation_runs"].append(run.pk)
     jobs = BatchJob.objects.filter(status=BatchJobStatus.RUNNING, heartbeat_at__lt=cutoff)
     for job in jobs:
-        if job.worker_host and _worker_alive(job.worker_host, cutoff):
-            continue
-        if batch_job_mark_lost(
-            job=job, why=f"worker {job.worker_host or '?'} stopped heartbeating"
-        ):
+        if job.worker_host not in alive and batch_job_mark_lost(job=job, why=_gone(job)):
             swept["batch_jobs"].append(job.pk)
     if swept["validation_runs"] or swept["batch_jobs"]:
         logger.warning("swept lost work: %s", swept)
     return swept
+
+
+def _gone(work) -> str:
+    return f"worker {work.worker_host or '?'} stopped heartbeating"
 
 
 @transaction.atomic

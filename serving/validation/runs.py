@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import socket
-from datetime import timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -241,8 +240,3 @@ def validation_latest_verdict(version: ModelVersion) -> ValidationRun | None:
         .order_by("-finished_at", "-id")
         .first()
     )
-
-
-def validation_stale_running(*, older_than: timedelta):
-    cutoff = timezone.now() - older_than
-    return ValidationRun.objects.filter(status=ValidationStatus.RUNNING, heartbeat_at__lt=cutoff)

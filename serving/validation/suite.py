@@ -97,7 +97,8 @@ def build_context(version: ModelVersion, policy: dict, log: Callable[[str], None
     holdout = None
     if version.holdout_dataset_id:
         holdout = dataset_inputs(version.holdout_dataset, version.signature)
-        log(f"hold-out dataset #{version.holdout_dataset_id}: {len(holdout[0])} input(s)")
+        rows = version.holdout_dataset.row_count
+        log(f"hold-out dataset #{version.holdout_dataset_id}: {rows} rows")
     production = production_version(version)
     baseline: dict = {}
 

@@ -28,11 +28,15 @@ FIELDS = (
     "gpu_count",
     "extra_packages",
 )
+REQUIRED = ("python", "tensorflow", "base_image")
 
 
 def _differences(spec: EnvironmentSpec, wanted: dict) -> list[str]:
-    defaults = {"cuda": "", "cudnn": "", "env_vars": {}, "memory_limit": "", "gpu_count": 0}
-    defaults |= {"extra_packages": [], "cpu_limit": None}
+    defaults = {  # the model's own defaults for the fields a file may leave out
+        name: EnvironmentSpec._meta.get_field(name).get_default()
+        for name in FIELDS
+        if name not in REQUIRED
+    }
     wanted = {**defaults, **wanted}
     if wanted["cpu_limit"] is not None:
         wanted["cpu_limit"] = float(wanted["cpu_limit"])
