@@ -1,6 +1,6 @@
-"""Against a real Celery worker: a run completes through the gpu queue, a worker told to stop
-(SIGTERM) finishes the run it is on first, and a worker killed mid-run leaves its run `error`
-(via the heartbeat sweeper), never stuck `running`."""
+"""Against a real Celery worker: a run and a batch job complete through the gpu queue, a worker
+told to stop (SIGTERM) finishes the run it is on first, and a worker killed mid-run leaves its run
+`error` (via the heartbeat sweeper), never stuck `running`."""
 
 from __future__ import annotations
 
@@ -105,6 +105,27 @@ def test_it_runs_a_suite_on_a_real_worker(worker, version, alice):
     beat = WorkerHeartbeat.objects.get(hostname=worker.hostname)
     assert beat.queues == ["gpu"] and beat.gpu is None and beat.device == "CPU"
     assert beat.memory["worker_rss"] > 0
+
+
+def test_it_scores_a_batch_job_on_a_real_worker(worker, version, alice, tmp_path):
+    import numpy as np
+
+    from registry.services import dataset_create
+    from serving.batch_jobs import batch_job_create, batch_job_result_path
+    from serving.models import BatchJob
+
+    x = np.random.default_rng(2).normal(size=(500, 4)).astype("float32")
+    np.savez(tmp_path / "rows.npz", features=x)
+    dataset = dataset_create(
+        name="rows", upload=tmp_path / "rows.npz", filename="rows.npz", actor=alice
+    )
+    job = batch_job_create(version=version, dataset=dataset, actor=alice, batch_size=128)
+    _wait(lambda: BatchJob.objects.get(pk=job.pk).finished, 60, worker)
+    job.refresh_from_db()
+    assert job.status == "succeeded", job.error
+    assert job.worker_host == worker.hostname and job.rows_done == 500
+    scores = np.load(batch_job_result_path(job, "npz"))["score"]
+    assert scores.shape == (500, 1) and np.isfinite(scores).all()
 
 
 def test_a_sigtermed_worker_finishes_the_running_suite_before_it_exits(worker, version, alice):
