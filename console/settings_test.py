@@ -23,6 +23,9 @@ CACHES["default"]["KEY_PREFIX"] = os.environ["MODELGATE_CACHE_PREFIX"]  # noqa: 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not :memory:, so that server processes started by live tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
+elif os.environ.get("MODELGATE_TEST_DB_NAME"):
+    # Lets two suites share one PostgreSQL server without dropping each other's test database.
+    DATABASES["default"]["TEST"] = {"NAME": os.environ["MODELGATE_TEST_DB_NAME"]}  # noqa: F405
 # Write keys' last-used time after the response, in the test's own database connection.
 MODELGATE_API_KEY_LAST_USED_ASYNC = False
 # Events stay in memory unless a test wires a sink; no background thread writes the test DB.
