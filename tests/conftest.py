@@ -107,3 +107,33 @@ def savedmodel_dir(tmp_path_factory) -> Path:
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def chromium_path() -> str:
+    """A Chromium executable, or a skip that says how to install one (a failure under CI)."""
+    from tests.support.browser import HOW_TO_GET_ONE, browser_required, find_chromium
+
+    path = find_chromium()
+    if path is None:
+        if browser_required():
+            pytest.fail(f"MODELGATE_REQUIRE_BROWSER=1 but {HOW_TO_GET_ONE}")
+        pytest.skip(HOW_TO_GET_ONE)
+    return path
+
+
+@pytest.fixture
+def browser(chromium_path, monkeypatch):
+    """A headless Chromium driven by Playwright's sync API, closed after the test."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.support.browser import CHROMIUM_ARGS
+
+    # Playwright's sync API runs an event loop; the ORM calls in tests are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
