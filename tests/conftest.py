@@ -137,3 +137,19 @@ def browser(chromium_path, monkeypatch):
             yield chromium
         finally:
             chromium.close()
+
+
+@pytest.fixture(scope="session")
+def model_kind_path(tmp_path_factory):
+    """`model_kind_path(kind, fmt)`: a model of that kind (tests/support/models.py), saved once."""
+    from tests.support import models
+
+    root = tmp_path_factory.mktemp("model-kinds")
+    saved: dict[tuple[str, str], Path] = {}
+
+    def _path(kind: str, fmt: str = models.KERAS) -> Path:
+        if (kind, fmt) not in saved:
+            saved[kind, fmt] = models.save(kind, root, fmt)
+        return saved[kind, fmt]
+
+    return _path
