@@ -111,7 +111,7 @@ def prepare(models: list[str], work: Path) -> tuple[str, dict]:
                 deployment_name="production",
                 version_number=1,
                 actor=user,
-                reason="bench",
+                reason="bench: a model built on the spot, never validated",
                 override=True,
             )
             dep = Deployment.objects.get(model__name=name, name="production")

@@ -93,8 +93,17 @@ class ExperimentEndApi(APIView):
     class EndIn(serializers.Serializer):
         force = serializers.BooleanField(default=False)
         override = serializers.BooleanField(default=False)
+        reason = serializers.CharField(required=False, allow_blank=True, default="")
 
-    @extend_schema(request=EndIn, responses={200: ExperimentOut}, summary="Promote or stop")
+    @extend_schema(
+        request=EndIn,
+        responses={200: ExperimentOut},
+        summary="Promote or stop",
+        description=(
+            "`override: true` (promote only) deploys a treatment without a passed validation run: "
+            "admin scope only (403), with the person's own written `reason` (400 when short)."
+        ),
+    )
     def post(self, request, model: str, deployment: str, experiment_id: int):
         _check_deploy(request, model)
         data = self.EndIn(data=request.data)
@@ -102,8 +111,6 @@ class ExperimentEndApi(APIView):
         experiment = _experiment(model, deployment, experiment_id)
         principal, ip = request_principal(request), request_ip(request)
         if self.end_action == "promote":
-            if data.validated_data["override"] and not actor_can(request.user, principal, "admin"):
-                raise PermissionDenied("only an admin may override the promotion gate")
             experiment = experiments.experiment_promote(
                 experiment_id=experiment.pk,
                 actor=request.user,
@@ -111,6 +118,7 @@ class ExperimentEndApi(APIView):
                 ip=ip,
                 force=data.validated_data["force"],
                 override=data.validated_data["override"],
+                reason=data.validated_data["reason"],
             )
         elif data.validated_data["force"] or data.validated_data["override"]:
             raise InvalidInput("force and override only apply to promote")

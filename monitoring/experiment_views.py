@@ -55,6 +55,7 @@ def experiment_detail(request, model: str, deployment: str, experiment_id: int):
         "experiment": experiment,
         "analysis": experiments.experiment_analyze(experiment),
         "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
+        "is_admin": actor_can(request.user, None, "admin"),
     }
     return render(request, "monitoring/experiment.html", context)
 
@@ -69,6 +70,8 @@ def _end(request, model, deployment, experiment_id, action):
                 actor=request.user,
                 ip=request_ip(request),
                 force=request.POST.get("force") == "on",
+                override=request.POST.get("override") == "on",
+                reason=request.POST.get("reason", ""),
             )
             messages.success(request, f"v{experiment.treatment_version} now serves 100%.")
         else:

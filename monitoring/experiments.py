@@ -16,6 +16,7 @@ from monitoring.constants import ExperimentMetric, ExperimentStatus
 from monitoring.models import Experiment, Feedback, PredictionLog
 from serving.constants import VariantRole
 from serving.deploy import deployment_deploy, deployment_set_traffic
+from serving.governance import override_authorize
 from serving.models import Deployment
 
 RATE_METRICS = (ExperimentMetric.ACCURACY, ExperimentMetric.CONVERSION)
@@ -282,9 +283,13 @@ def experiment_promote(
     ip: str | None = None,
     force: bool = False,
     override: bool = False,
+    reason: str = "",
 ) -> Experiment:
     """Deploy the treatment at 100% through the deploy service; refused unless it won (or
-    `force`, a person's call against the statistics)."""
+    `force`, a person's call against the statistics). An `override` of the promotion gate takes
+    an admin and the person's own written `reason`, not the generated summary."""
+    if override:
+        reason = override_authorize(actor=actor, principal=principal, reason=reason)
     experiment = _running(experiment_id)
     analysis = experiment_analyze(experiment)
     if analysis["verdict"] != abstats.TREATMENT_WINS and not force:
@@ -298,7 +303,7 @@ def experiment_promote(
         principal=principal,
         ip=ip,
         reason=f"experiment {experiment.name!r}: promote v{experiment.treatment_version} "
-        f"({analysis['verdict_text']})",
+        f"({analysis['verdict_text']})" + (f"; override: {reason}" if override else ""),
         override=override,
     )
     _end(experiment, ExperimentStatus.PROMOTED, analysis, actor, principal, ip, event)

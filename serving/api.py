@@ -11,6 +11,7 @@ from rest_framework.views import APIView
 from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
 from serving import deploy, selectors
+from serving.governance import MIN_OVERRIDE_REASON
 
 
 class EventOut(serializers.Serializer):
@@ -116,16 +117,18 @@ class DeployApi(APIView):
         request=DeployInput,
         responses={201: EventOut},
         summary="Deploy a version (100% of traffic)",
+        description=(
+            "The version needs a passed validation run. `override: true` bypasses that gate: it "
+            "needs the admin scope (403 otherwise) and a written `reason` of at least "
+            f"{MIN_OVERRIDE_REASON} characters (400 otherwise); the event and the audit log "
+            "record it."
+        ),
     )
     def post(self, request, model: str, deployment: str):
         data = self.DeployInput(data=request.data)
         data.is_valid(raise_exception=True)
         user, principal = _actor(request)
-        if data.validated_data["override"]:
-            if not actor_can(user, principal, "admin"):
-                raise PermissionDenied("only an admin may override the promotion gate")
-            if not data.validated_data["reason"].strip():
-                raise InvalidInput("an override needs a written reason")
+        # The service enforces the override terms (admin, written reason) for every caller.
         event = deploy.deployment_deploy(
             model_name=model,
             deployment_name=deployment,

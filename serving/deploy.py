@@ -14,6 +14,7 @@ from registry.constants import VersionState
 from registry.models import ModelVersion, RegisteredModel, ValidationStatus
 from serving.constants import EventKind, VariantRole
 from serving.epoch import epoch_bump_on_commit
+from serving.governance import override_authorize
 from serving.models import Deployment, DeploymentEvent, Variant
 
 UNDEPLOYABLE_STATES = {"rejected", "archived"}
@@ -141,7 +142,11 @@ def deployment_deploy(
     reason: str = "",
     override: bool = False,
 ) -> DeploymentEvent:
-    """Send 100% of a deployment's traffic to one version (creating the deployment if new)."""
+    """Send 100% of a deployment's traffic to one version (creating the deployment if new).
+
+    An override (no passed validation needed) takes an admin and a written reason."""
+    if override:
+        reason = override_authorize(actor=actor, principal=principal, reason=reason)
     deployment = _lock_deployment(model_name, deployment_name, create=True)
     version = ModelVersion.objects.filter(model=deployment.model, number=version_number).first()
     if version is None:
@@ -296,8 +301,13 @@ def deployment_set_traffic(
     reason: str,
     principal=None,
     ip: str | None = None,
+    override: bool = False,
 ) -> DeploymentEvent:
-    """Split a deployment's traffic between versions by weight (A/B), with an optional shadow."""
+    """Split a deployment's traffic between versions by weight (A/B), with an optional shadow.
+
+    Every version in the split passes the promotion gate, unless an admin overrides (audited)."""
+    if override:
+        reason = override_authorize(actor=actor, principal=principal, reason=reason)
     if not reason.strip():
         raise InvalidInput("a traffic change needs a reason")
     deployment = _lock_deployment(model_name, deployment_name, create=False)
@@ -313,7 +323,7 @@ def deployment_set_traffic(
     if missing:
         raise NotFound(f"{model_name} has no version(s) {', '.join(f'v{n}' for n in missing)}")
     for item in after:
-        check_promotable(versions[item["version"]], override=False)
+        check_promotable(versions[item["version"]], override=override)
     before = _variants_state(deployment)
     if sorted(before, key=lambda s: s["version"]) == sorted(after, key=lambda s: s["version"]):
         raise Conflict(f"{deployment} already serves that split")
@@ -327,4 +337,5 @@ def deployment_set_traffic(
         reason=reason,
         before=before,
         after=after,
+        override=override,
     )

@@ -12,6 +12,7 @@ from accounts.permissions import CanDeploy, actor_can, request_ip, request_princ
 from serving import deploy
 from serving.api import EventOut
 from serving.constants import VariantRole
+from serving.governance import MIN_OVERRIDE_REASON
 
 
 class TrafficApi(APIView):
@@ -25,11 +26,17 @@ class TrafficApi(APIView):
     class TrafficIn(serializers.Serializer):
         variants = serializers.ListField(child=serializers.DictField(), allow_empty=False)
         reason = serializers.CharField()
+        override = serializers.BooleanField(required=False, default=False)
 
     @extend_schema(
         request=TrafficIn,
         responses={201: EventOut},
         summary="Split traffic between versions by weight (one primary; optional shadow at 0)",
+        description=(
+            "Every version in the split needs a passed validation run. `override: true` bypasses "
+            "that gate: admin scope only (403), with a written `reason` of at least "
+            f"{MIN_OVERRIDE_REASON} characters (400); audited."
+        ),
     )
     def post(self, request, model: str, deployment: str):
         data = self.TrafficIn(data=request.data)
@@ -47,5 +54,6 @@ class TrafficApi(APIView):
             principal=principal,
             ip=request_ip(request),
             reason=data.validated_data["reason"],
+            override=data.validated_data["override"],
         )
         return Response(EventOut(event).data, status=status.HTTP_201_CREATED)

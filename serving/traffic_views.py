@@ -1,4 +1,5 @@
-"""Console form that splits a deployment's traffic (the same service as the API)."""
+"""Console form that splits a deployment's traffic (the same service as the API): the editor's
+rows, or the `v1:90:primary, ...` text a script may still post."""
 
 from __future__ import annotations
 
@@ -29,6 +30,17 @@ def parse_split(text: str) -> list[dict]:
     return variants
 
 
+def parse_rows(post) -> list[dict]:
+    """The split editor's rows (parallel `version`, `weight`, `role` lists); blank rows skipped.
+    Types are checked by the service, which names the offending variant."""
+    rows = zip(post.getlist("version"), post.getlist("weight"), post.getlist("role"), strict=False)
+    return [
+        {"version": v.strip(), "weight": w.strip() or "0", "role": r.strip()}
+        for v, w, r in rows
+        if v.strip()
+    ]
+
+
 @require_POST
 @role_required("deploy")
 def set_traffic(request, model: str, deployment: str):
@@ -36,10 +48,15 @@ def set_traffic(request, model: str, deployment: str):
         deploy.deployment_set_traffic(
             model_name=model,
             deployment_name=deployment,
-            variants=parse_split(request.POST.get("split", "")),
+            variants=(
+                parse_rows(request.POST)
+                if "version" in request.POST
+                else parse_split(request.POST.get("split", ""))
+            ),
             actor=request.user,
             ip=request_ip(request),
             reason=request.POST.get("reason", ""),
+            override=request.POST.get("override") == "on",
         )
         messages.success(request, f"Traffic of {model}/{deployment} changed.")
     except ServiceError as exc:

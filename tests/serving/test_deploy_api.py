@@ -101,7 +101,7 @@ def test_only_admins_may_override_the_gate(client, churn, deploy_key, charlie, m
     assert no_reason.status_code == 400
     ok = client.post(
         f"{BASE}/deploy",
-        {"version": 1, "override": True, "reason": "hotfix"},
+        {"version": 1, "override": True, "reason": "hotfix for incident 42"},
         content_type="application/json",
         **auth(admin_key),
     )

@@ -38,7 +38,6 @@ def test_a_viewer_cannot_deploy_or_roll_back(client, churn, bob, alice):
         deployment_name="production",
         version_number=1,
         actor=alice,
-        override=True,
         reason="setup",
     )
     response = client.post(
@@ -74,7 +73,6 @@ def test_restoring_an_earlier_event_and_reasons_are_required(client, churn, alic
         deployment_name="production",
         version_number=1,
         actor=alice,
-        override=True,
         reason="one",
     )
     deployment_deploy(
@@ -82,7 +80,6 @@ def test_restoring_an_earlier_event_and_reasons_are_required(client, churn, alic
         deployment_name="production",
         version_number=2,
         actor=alice,
-        override=True,
         reason="two",
     )
     client.force_login(alice)
@@ -101,7 +98,6 @@ def test_the_page_answers_what_was_serving_at_a_time(client, churn, alice):
         deployment_name="production",
         version_number=1,
         actor=alice,
-        override=True,
         reason="one",
     )
     client.force_login(alice)
@@ -118,7 +114,6 @@ def test_settings_are_edited_from_the_console(client, churn, alice):
         deployment_name="production",
         version_number=1,
         actor=alice,
-        override=True,
         reason="one",
     )
     client.force_login(alice)

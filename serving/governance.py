@@ -1,0 +1,28 @@
+"""Who may bypass the promotion gate, and on what terms.
+
+An override (serving a version without a passed validation run) is checked here, inside the
+services, so every path refuses the same way: console, API, CLI, traffic split, A/B promotion.
+"""
+
+from __future__ import annotations
+
+from accounts.errors import InvalidInput, PermissionDenied
+from accounts.permissions import actor_can
+
+MIN_OVERRIDE_REASON = 15
+
+
+def override_authorize(*, actor, principal=None, reason: str) -> str:
+    """Refuse an override unless an admin asks for it with a written reason; return the reason."""
+    if not actor_can(actor, principal, "admin"):
+        raise PermissionDenied(
+            "only an admin may override the promotion gate", code="override_not_allowed"
+        )
+    written = " ".join((reason or "").split())
+    if len(written) < MIN_OVERRIDE_REASON:
+        raise InvalidInput(
+            f"an override needs a written reason of at least {MIN_OVERRIDE_REASON} characters "
+            "(what is wrong with the gate's verdict and why serving anyway is safe)",
+            code="override_reason_required",
+        )
+    return reason.strip()
