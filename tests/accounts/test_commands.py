@@ -71,3 +71,13 @@ def test_ensure_admin_takes_the_password_from_the_environment(db, monkeypatch):
         .objects.get(username="admin")
         .check_password("a long enough admin passphrase")
     )
+
+
+def test_ensure_admin_names_the_variable_when_its_password_is_refused(db, monkeypatch):
+    monkeypatch.setenv("MODELGATE_ADMIN_PASSWORD", "some-pw")
+    with pytest.raises(CommandError) as refused:
+        _run("ensure_admin")
+    message = str(refused.value)
+    assert message.startswith("MODELGATE_ADMIN_PASSWORD is not accepted: This password is too")
+    assert "at least 12 characters" in message and "leave MODELGATE_ADMIN_PASSWORD unset" in message
+    assert not get_user_model().objects.filter(username="admin").exists()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
@@ -15,6 +16,13 @@ from accounts.services import user_create
 ADMIN_USERNAME = "admin"
 
 
+def _min_length() -> int:
+    for validator in settings.AUTH_PASSWORD_VALIDATORS:
+        if validator["NAME"].endswith("MinimumLengthValidator"):
+            return validator.get("OPTIONS", {}).get("min_length", 8)
+    return 0
+
+
 class Command(BaseCommand):
     help = "Create the admin user if missing; password from MODELGATE_ADMIN_PASSWORD or generated."
 
@@ -22,11 +30,20 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username=ADMIN_USERNAME).exists():
             self.stdout.write(f"Admin user '{ADMIN_USERNAME}' already exists.")
             return
-        password = os.environ.get("MODELGATE_ADMIN_PASSWORD") or secrets.token_urlsafe(15)
+        chosen = os.environ.get("MODELGATE_ADMIN_PASSWORD")
+        password = chosen or secrets.token_urlsafe(15)
         try:
             user_create(username=ADMIN_USERNAME, password=password, role=Role.ADMIN)
         except ServiceError as exc:
-            raise CommandError(exc.message) from exc
+            if not chosen:
+                raise CommandError(exc.message) from exc
+            # Name the variable: the newcomer typed it on the `make run` line, not a "password".
+            reason = exc.message.removeprefix("password: ")
+            raise CommandError(
+                f"MODELGATE_ADMIN_PASSWORD is not accepted: {reason} Choose one of at least "
+                f"{_min_length()} characters that is not common, not all digits and not like "
+                "the user name, or leave MODELGATE_ADMIN_PASSWORD unset for a generated one."
+            ) from exc
         if os.environ.get("MODELGATE_ADMIN_PASSWORD"):
             self.stdout.write(
                 f"Created admin user '{ADMIN_USERNAME}' with the password from "
