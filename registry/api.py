@@ -184,6 +184,14 @@ class VersionListCreateApi(_ReadWriteApi):
         training_dataset = serializers.CharField(required=False, allow_blank=True)
         description = serializers.CharField(required=False, allow_blank=True)
         task = serializers.ChoiceField(choices=Task.choices, required=False)
+        approve_host_ops = serializers.BooleanField(
+            required=False,
+            default=False,
+            help_text="Admin only: register a SavedModel whose graph reaches the host anyway",
+        )
+        approval_reason = serializers.CharField(
+            required=False, allow_blank=True, max_length=1000, help_text="Why (audited)"
+        )
 
     @extend_schema(
         operation_id="model_versions_list",

@@ -36,6 +36,18 @@ class VersionUploadForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text='JSON object, e.g. {"accuracy": 0.93}',
     )
+    approve_host_ops = forms.BooleanField(
+        label="Approve host ops (admins only)",
+        required=False,
+        help_text="Register a SavedModel whose graph reads or writes files, opens sockets or "
+        "calls Python anyway.",
+    )
+    approval_reason = forms.CharField(
+        required=False,
+        max_length=1000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Why these ops are safe (audited).",
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -14,8 +14,9 @@ from django.db import transaction
 from django.db.models import Max
 
 from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput
-from registry import modelio
+from accounts.errors import Conflict, InvalidInput, PermissionDenied
+from accounts.permissions import actor_can
+from registry import graph_scan, modelio
 from registry.archives import archive_kind, extract_archive, pack_directory, savedmodel_root
 from registry.artifacts import artifact_store_file, max_archive_files, max_upload_bytes
 from registry.constants import (
@@ -57,14 +58,54 @@ def _load_model(path: Path, fmt: str) -> dict[str, str | dict]:
     }
 
 
-def _prepare_artifact(upload: Any, filename: str, fmt: str, work: Path) -> tuple[Path, dict]:
-    """Copy the upload into work, read its signature; returns the file to store and the facts."""
+MIN_APPROVAL_REASON = 15
+
+
+def _approval_authorize(*, actor, principal, reason: str) -> str:
+    """Only an admin (session, or a key with the admin scope) with a written reason may register
+    a SavedModel whose graph reaches the host; returns the reason."""
+    if not actor_can(actor, principal, "admin"):
+        raise PermissionDenied(
+            "only an admin may approve a SavedModel whose graph reaches the host",
+            code="host_ops_approval_not_allowed",
+        )
+    written = " ".join((reason or "").split())
+    if len(written) < MIN_APPROVAL_REASON:
+        raise InvalidInput(
+            f"approving host ops needs a written reason of at least {MIN_APPROVAL_REASON} "
+            "characters (what the ops do and why that is safe)",
+            code="host_ops_reason_required",
+        )
+    return written
+
+
+def _scan_graph(root: Path, *, approved: bool) -> list[str]:
+    """Refuse a SavedModel whose graphs use host ops, before anything loads (and so runs) it;
+    with an approval, return what was approved."""
+    try:
+        findings = graph_scan.scan_savedmodel(root)
+    except graph_scan.ScanError as exc:
+        raise InvalidInput(f"not a TensorFlow SavedModel or Keras model: {exc}") from None
+    if findings and not approved:
+        raise InvalidInput(
+            "the SavedModel's graph uses ops that reach the host (files, network, processes): "
+            f"{', '.join(str(f) for f in findings)}; an admin may approve it with a reason",
+            code="host_ops",
+        )
+    return [str(f) for f in findings]
+
+
+def _prepare_artifact(
+    upload: Any, filename: str, fmt: str, work: Path, *, approved: bool = False
+) -> tuple[Path, dict]:
+    """Copy the upload into work, scan and read its signature; returns the file to store and the
+    facts (with `host_ops`: what an approval let through)."""
     limit = max_upload_bytes()
     if fmt == ArtifactFormat.KERAS:
         target = work / "model.keras"
         with open(target, "wb") as out:
             copy_limited(upload, out, limit=limit, what="artifact")
-        return target, _load_model(target, fmt)
+        return target, {**_load_model(target, fmt), "host_ops": []}
     raw = work / "upload"
     with open(raw, "wb") as out:
         copy_limited(upload, out, limit=limit, what="artifact")
@@ -75,7 +116,8 @@ def _prepare_artifact(upload: Any, filename: str, fmt: str, work: Path) -> tuple
     )
     raw.unlink()
     root = savedmodel_root(extracted)
-    facts = _load_model(root, fmt)
+    host_ops = _scan_graph(root, approved=approved)
+    facts = {**_load_model(root, fmt), "host_ops": host_ops}
     # Repacked reproducibly: the same SavedModel is the same artifact whether zipped or tarred.
     packed = work / "artifact.tar.gz"
     pack_directory(root, packed)
@@ -103,10 +145,17 @@ def version_register(
     description: str = "",
     task: str | None = None,
     training_dataset: str = "",
+    approve_host_ops: bool = False,
+    approval_reason: str = "",
 ) -> ModelVersion:
     """Register a new version of model_name (creating the model) from a .keras file or a
-    SavedModel archive; the signature is read from the artifact."""
+    SavedModel archive; the signature is read from the artifact. A SavedModel whose graph reaches
+    the host is refused unless an admin approves it (`approve_host_ops` + a reason, audited)."""
     model_name = check_model_name(model_name)
+    if approve_host_ops:
+        approval_reason = _approval_authorize(
+            actor=actor, principal=principal, reason=approval_reason
+        )
     fmt = artifact_format(filename or "")
     tags = clean_tags(tags)
     metrics = clean_metrics(training_metrics)
@@ -122,7 +171,9 @@ def version_register(
     check_size(upload, "artifact")
 
     with work_dir(settings.FILE_UPLOAD_TEMP_DIR) as work:
-        stored_file, facts = _prepare_artifact(upload, filename, fmt, work)
+        stored_file, facts = _prepare_artifact(
+            upload, filename, fmt, work, approved=approve_host_ops
+        )
         for dataset, role in ((holdout, "holdout"), (reference, "reference")):
             if dataset is not None:
                 dataset_check_signature(dataset.schema, facts["signature"], role=role)
@@ -167,6 +218,19 @@ def version_register(
                     "environment": environment.name if environment else None,
                 },
             )
+            if facts["host_ops"]:
+                audit_record(
+                    actor=actor,
+                    action="model_version.host_ops_approved",
+                    target=str(version),
+                    ip=ip,
+                    principal=principal,
+                    after={
+                        "ops": facts["host_ops"],
+                        "reason": approval_reason,
+                        "artifact_sha256": artifact.sha256,
+                    },
+                )
     return version
 
 

@@ -29,6 +29,13 @@ class Command(BaseCommand):
         parser.add_argument("--source-commit", default="")
         parser.add_argument("--run-url", default="")
         parser.add_argument("--user", default=None, help="username recorded as the actor")
+        parser.add_argument(
+            "--approve-host-ops",
+            default="",
+            metavar="REASON",
+            help="admin --user only: register a SavedModel whose graph reaches the host "
+            "(files, network, Python), recording REASON in the audit log",
+        )
 
     def handle(self, *args, **options):
         path = Path(options["path"])
@@ -61,6 +68,8 @@ class Command(BaseCommand):
                     tags=options["tags"],
                     source_commit=options["source_commit"],
                     run_url=options["run_url"],
+                    approve_host_ops=bool(options["approve_host_ops"]),
+                    approval_reason=options["approve_host_ops"],
                 )
         except ServiceError as exc:
             raise CommandError(exc.message) from None
