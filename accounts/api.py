@@ -13,8 +13,8 @@ from rest_framework.views import APIView
 from accounts import selectors, services
 from accounts.audit import audit_list
 from accounts.constants import AUDIT_LIST_PAGE_SIZE
-from accounts.errors import InvalidInput, PermissionDenied
-from accounts.permissions import CanRead, request_ip, request_principal, user_role
+from accounts.errors import InvalidInput
+from accounts.permissions import CanManageKeys, CanRead, request_ip, request_principal, user_role
 from accounts.schema import error_responses
 from accounts.usage import usage_today, usage_today_many
 
@@ -61,7 +61,7 @@ class KeyCreatedSerializer(KeyOutputSerializer):
 class KeyListCreateApi(APIView):
     """List and create API keys."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanManageKeys]
 
     @extend_schema(
         operation_id="keys_list",
@@ -87,17 +87,14 @@ class KeyListCreateApi(APIView):
         operation_id="keys_create",
         request=InputSerializer,
         responses={201: KeyCreatedSerializer, **error_responses(400, 401, 403)},
-        description="Create a key for yourself. Scopes may not exceed your role, and a key "
-        "used to call this may not mint a key with scopes it does not hold itself.",
+        description="Create a key for yourself. Scopes may not exceed your role. Through a key, "
+        "the call needs the `keys` scope, and the new key may hold no scope the calling key "
+        "lacks nor outlive it (it expires with the calling key unless told to expire sooner).",
     )
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         principal = request_principal(request)
-        if principal is not None:
-            for scope in data.validated_data["scopes"]:
-                if not principal.has_scope(scope):
-                    raise PermissionDenied(f"The calling key lacks the '{scope}' scope.")
         key, raw = services.api_key_create(
             user=request.user,
             actor=request.user,
@@ -111,7 +108,7 @@ class KeyListCreateApi(APIView):
 class KeyDetailApi(APIView):
     """One key (yours; admins: anyone's), and changes to its name and limits."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanManageKeys]
 
     @extend_schema(
         operation_id="keys_retrieve",
@@ -149,7 +146,7 @@ class KeyDetailApi(APIView):
 class KeyRotateApi(APIView):
     """Issue a new secret for a key; the old one keeps working for the overlap, then stops."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanManageKeys]
 
     class InputSerializer(serializers.Serializer):
         overlap_hours = serializers.FloatField(
@@ -182,7 +179,7 @@ class KeyRotateApi(APIView):
 class KeyRevokeApi(APIView):
     """Revoke one of your keys (admins: anyone's)."""
 
-    permission_classes = [CanRead]
+    permission_classes = [CanManageKeys]
 
     @extend_schema(
         operation_id="keys_revoke",

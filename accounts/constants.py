@@ -18,16 +18,19 @@ class Scope(models.TextChoices):
     READ = "read", "Read"
     DEPLOY = "deploy", "Deploy"
     ADMIN = "admin", "Admin"
+    # Create, rotate, revoke and change keys; `read` alone only reads them.
+    KEYS = "keys", "Manage API keys"
 
 
 # A per-model predict scope: `predict:<model slug>`.
 MODEL_PREDICT_SCOPE_RE = re.compile(r"^predict:[a-z0-9][a-z0-9_-]{0,99}$")
 
 # The scopes each role may hold (or grant to its keys); a key never exceeds its owner.
+# Every role manages its own keys, so every role may hand that right to a key.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    Role.VIEWER: frozenset({Scope.READ, Scope.PREDICT}),
-    Role.DEPLOYER: frozenset({Scope.READ, Scope.PREDICT, Scope.DEPLOY}),
-    Role.ADMIN: frozenset({Scope.READ, Scope.PREDICT, Scope.DEPLOY, Scope.ADMIN}),
+    Role.VIEWER: frozenset({Scope.READ, Scope.PREDICT, Scope.KEYS}),
+    Role.DEPLOYER: frozenset({Scope.READ, Scope.PREDICT, Scope.DEPLOY, Scope.KEYS}),
+    Role.ADMIN: frozenset({Scope.READ, Scope.PREDICT, Scope.DEPLOY, Scope.ADMIN, Scope.KEYS}),
 }
 
 # Key format: mg_live_<prefix>_<secret><checksum>.

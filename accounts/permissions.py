@@ -15,10 +15,11 @@ from accounts.keys import KeyPrincipal
 
 # What a logged-in person may do by role. A viewer's session cannot predict, but a viewer may
 # hold a predict key (ROLE_SCOPES), so scripts can call a model without a deployer's rights.
+# Every session manages its own keys (an admin's: anyone's, checked by the key services).
 SESSION_SCOPES: dict[str, frozenset[str]] = {
-    Role.VIEWER: frozenset({Scope.READ}),
-    Role.DEPLOYER: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT}),
-    Role.ADMIN: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT, Scope.ADMIN}),
+    Role.VIEWER: frozenset({Scope.READ, Scope.KEYS}),
+    Role.DEPLOYER: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT, Scope.KEYS}),
+    Role.ADMIN: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT, Scope.ADMIN, Scope.KEYS}),
 }
 
 
@@ -89,6 +90,20 @@ class CanPredict(_ScopePermission):
 
 class CanAdmin(_ScopePermission):
     scope = Scope.ADMIN
+
+
+class CanManageKeys(_ScopePermission):
+    """Reads need `read` (or `keys`); every write to a key needs `keys`."""
+
+    def has_permission(self, request, view) -> bool:
+        principal = request_principal(request)
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            self.message = f"This action needs the '{Scope.READ}' permission."
+            return actor_can(request.user, principal, Scope.READ) or actor_can(
+                request.user, principal, Scope.KEYS
+            )
+        self.message = f"This action needs the '{Scope.KEYS}' permission."
+        return actor_can(request.user, principal, Scope.KEYS)
 
 
 def role_required(scope: str):

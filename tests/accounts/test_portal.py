@@ -88,7 +88,7 @@ def test_admins_see_and_edit_every_key_and_set_ceilings(client, alice, bob, char
 
 
 def test_the_api_lifecycle(client, alice, make_key):
-    _, admin_raw = make_key(alice, scopes=["read", "predict"])
+    _, admin_raw = make_key(alice, scopes=["read", "predict", "keys"])
     created = client.post(
         "/api/v1/keys",
         {"name": "ci", "scopes": ["predict"], "rate_limit": "100/m", "quota": "10000/d"},
@@ -137,7 +137,7 @@ def test_the_api_lifecycle(client, alice, make_key):
 
 def test_the_api_keeps_owners_within_ceilings(client, bob, make_key):
     RoleLimits.objects.create(role="viewer", max_quota="100/d")
-    key, raw = make_key(bob, scopes=["read"])
+    key, raw = make_key(bob, scopes=["read", "keys"])
     response = client.patch(
         f"/api/v1/keys/{key.pk}",
         {"quota": "1000/d"},
@@ -153,7 +153,7 @@ def test_the_api_keeps_owners_within_ceilings(client, bob, make_key):
 
 def test_the_api_hides_other_users_keys(client, alice, bob, make_key):
     key, _ = make_key(alice)
-    _, bob_raw = make_key(bob)
+    _, bob_raw = make_key(bob, scopes=["read", "keys"])
     for method, url in [
         ("get", f"/api/v1/keys/{key.pk}"),
         ("patch", f"/api/v1/keys/{key.pk}"),

@@ -12,7 +12,7 @@ pytestmark = pytest.mark.django_db
 # so an allowed caller gets anything but 401/403 (200, 400, 404, 409...).
 API = [
     ("get", "/api/v1/keys", "read"),
-    ("post", "/api/v1/keys", "read"),
+    ("post", "/api/v1/keys", "keys"),
     ("get", "/api/v1/me", None),
     ("get", "/api/v1/audit", "read"),
     ("get", "/api/v1/models", "read"),
@@ -35,7 +35,11 @@ API = [
     ("post", "/api/v1/models/churn/deployments/production/rollback", "deploy"),
     ("get", "/api/v1/models/churn/deployments/production/state", "read"),
 ]
-SESSION_SCOPES = {"bob": {"read"}, "alice": {"read", "deploy"}, "charlie": {"read", "deploy"}}
+SESSION_SCOPES = {
+    "bob": {"read", "keys"},
+    "alice": {"read", "deploy", "keys"},
+    "charlie": {"read", "deploy", "keys"},
+}
 KEY_SCOPES = [["read"], ["predict"], ["deploy"], ["read", "deploy"], ["predict:churn"]]
 
 
