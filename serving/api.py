@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from django.utils.dateparse import parse_datetime
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_field,
+    inline_serializer,
+)
 from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -12,6 +17,7 @@ from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
 from serving import deploy, selectors
 from serving.governance import MIN_OVERRIDE_REASON
+from serving.history import rollback_preview
 
 
 class EventOut(serializers.Serializer):
@@ -47,11 +53,26 @@ class DeploymentOut(serializers.Serializer):
     updated_at = serializers.DateTimeField()
 
 
+class RollbackTargetOut(serializers.Serializer):
+    event = serializers.IntegerField(source="restored.pk", help_text="the state of this event")
+    created_at = serializers.DateTimeField(source="restored.created_at")
+    variants = serializers.JSONField(source="state")
+    undoes = serializers.IntegerField(source="undone.pk", allow_null=True)
+
+
 class DeploymentDetailOut(DeploymentOut):
     events = serializers.SerializerMethodField()
+    rollback_to = serializers.SerializerMethodField(
+        help_text="Where POST .../rollback without `to_event` goes now (null: nowhere earlier)."
+    )
 
     def get_events(self, obj) -> list[dict]:
         return EventOut(selectors.deployment_events(obj)[:100], many=True).data
+
+    @extend_schema_field(RollbackTargetOut(allow_null=True))
+    def get_rollback_to(self, obj) -> dict | None:
+        target = rollback_preview(obj)
+        return RollbackTargetOut(target).data if target else None
 
 
 def _actor(request):
@@ -152,7 +173,14 @@ class RollbackApi(APIView):
     @extend_schema(
         request=RollbackInput,
         responses={201: EventOut},
-        summary="Roll back to the previous state or to an earlier event's state",
+        summary="Step back to the previous state, or restore the state an event left",
+        description=(
+            "Without `to_event`: the state before the event that produced the current one, "
+            "skipping rollbacks' own events, so a second rollback goes one step further back and "
+            "never forward (the deployment's `rollback_to` shows where it goes). With `to_event`: "
+            "the state that event left. The new event's `restored_event` is the event that first "
+            "put the restored state in place. 409 when there is no earlier state."
+        ),
     )
     def post(self, request, model: str, deployment: str):
         data = self.RollbackInput(data=request.data)

@@ -12,6 +12,7 @@ from accounts.audit import audit_record
 from accounts.errors import Conflict, InvalidInput, NotFound
 from registry.constants import VersionState
 from registry.models import ModelVersion, RegisteredModel, ValidationStatus
+from serving import history
 from serving.constants import EventKind, VariantRole
 from serving.epoch import epoch_bump_on_commit
 from serving.governance import override_authorize
@@ -183,28 +184,18 @@ def deployment_rollback(
     automatic: bool = False,
     metrics: dict | None = None,
 ) -> DeploymentEvent:
-    """Restore an earlier state: the one before the latest change, or the one after an event."""
+    """Step back to the state before the one serving now, or restore the state an event left
+    (`to_event_id`). serving/history.py defines both, so repeated step-backs never go forward."""
     if not reason.strip():
         raise InvalidInput("a rollback needs a reason")
     deployment = _lock_deployment(model_name, deployment_name, create=False)
     before = _variants_state(deployment)
     if to_event_id is None:
-        latest = (
-            deployment.events.exclude(kind=EventKind.CONFIG_CHANGED)
-            .order_by("-created_at", "-id")
-            .first()
-        )
-        if latest is None or not latest.before:
-            raise Conflict(f"{deployment} has no earlier state to roll back to")
-        target, restored = latest.before, latest
+        found = history.rollback_step_back(deployment)
     else:
-        restored = deployment.events.filter(pk=to_event_id).first()
-        if restored is None:
-            raise NotFound(f"{deployment} has no event {to_event_id}")
-        target = restored.after
-    if not target:
-        raise Conflict("that event left the deployment empty; pick another one")
-    if target == before:
+        found = history.rollback_to_event(deployment, to_event_id)
+    target, restored = found.state, found.restored
+    if history.same_state(target, before):
         raise Conflict(f"{deployment} already serves that state")
     _apply_state(deployment, target)
     return _record(

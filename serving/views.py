@@ -12,6 +12,7 @@ from accounts.permissions import actor_can, request_ip, role_required
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
 from serving.forms import ConfigForm, DeployForm, RollbackForm, StateAtForm
+from serving.history import rollback_preview
 from serving.pool import get_pool
 
 
@@ -46,7 +47,8 @@ def deployment_detail(request, model: str, deployment: str):
             "events": selectors.deployment_events(obj)[:200],
             "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
             "config_form": ConfigForm(instance=obj),
-            "rollback_form": RollbackForm(),
+            "rollback_target": rollback_preview(obj),
+            "current_state": [v.state() for v in obj.variants.all()],
             "state_form": state_form,
             "state_at": state_at,
             "pool": get_pool().stats(),

@@ -43,3 +43,16 @@ def version_actions(context, version):
         "validate_blocked": blocked,
         "gate_reason": _gate_reason(version),
     }
+
+
+@register.filter
+def state_label(state) -> str:
+    """A deployment state in words: `v2`, or `v3 90% / v2 10% / v4 shadow`; `nothing` if empty."""
+    if not state:
+        return "nothing"
+    if len(state) == 1 and state[0]["weight"] == 100:
+        return f"v{state[0]['version']}"
+    return " / ".join(
+        f"v{s['version']} shadow" if s["role"] == "shadow" else f"v{s['version']} {s['weight']}%"
+        for s in state
+    )

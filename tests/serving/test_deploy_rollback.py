@@ -76,10 +76,10 @@ def test_it_refuses_a_rejected_version_and_leaves_the_old_one_serving(churn, ali
 
 
 def test_it_rolls_back_to_the_previous_state(churn, alice):
-    deployment_deploy(
+    first = deployment_deploy(
         model_name="churn", deployment_name="production", version_number=1, actor=alice
     )
-    deployed = deployment_deploy(
+    deployment_deploy(
         model_name="churn", deployment_name="production", version_number=2, actor=alice
     )
     event = deployment_rollback(
@@ -87,7 +87,7 @@ def test_it_rolls_back_to_the_previous_state(churn, alice):
     )
     assert _serving() == [1]
     assert event.kind == EventKind.ROLLED_BACK
-    assert event.restored_event == deployed
+    assert event.restored_event == first  # "restores #N": the state event #N put in place
     assert AuditEntry.objects.filter(action="deployment.rolled_back").count() == 1
 
 

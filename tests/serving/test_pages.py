@@ -59,7 +59,7 @@ def test_a_deployer_deploys_and_rolls_back_from_the_console(client, churn, alice
     assert _serving() == [2]
     page = client.get(reverse("serving:deployment-detail", args=["churn", "production"]))
     html = page.content.decode()
-    assert "ship v2" in html and "Roll back to the previous state" in html
+    assert "ship v2" in html and "Roll back to v1 · state of #" in html
     client.post(
         reverse("serving:deployment-rollback", args=["churn", "production"]), {"reason": "too slow"}
     )
