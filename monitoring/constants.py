@@ -11,6 +11,14 @@ class Resolution(models.IntegerChoices):
     DAY = 86400, "Day"
 
 
+# Rollups of ten seconds feed the charts of windows up to an hour (and the "now" rate). Not a
+# Resolution choice: the choices only label the admin, and a tier kept for a day needs no
+# migration of the rollup tables.
+TEN_SECONDS = 10
+FINE_MAX_SPAN = timedelta(hours=1)
+FINE_RETENTION = timedelta(days=1)
+
+
 class AlertKind(models.TextChoices):
     SLO_BREACH = "slo_breach", "SLO breached"
     AUTO_ROLLED_BACK = "auto_rolled_back", "Auto-rolled back"

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
+import orjson
 import plotly.graph_objects as go
 import plotly.io as pio
 
@@ -9,7 +12,7 @@ CHARTS = (
     ("rate", "Request rate", "req/s"),
     ("latency", "Latency p50 / p95 / p99", "ms"),
     ("errors", "Error rate", "%"),
-    ("batch", "Average batch size", "rows"),
+    ("batch", "Batch size: rows in the batcher's batch, mean per request", "rows"),
     ("cache", "Cache hit rate", "%"),
 )
 PERCENTILE_DASH = {"p50": "solid", "p95": "dash", "p99": "dot"}
@@ -25,14 +28,21 @@ def _json(fig: go.Figure) -> str:
 def _layout(title: str, unit: str, window: dict) -> dict:
     return {
         "title": {"text": title, "font": {"size": 14}},
-        "height": 280,
-        "margin": {"l": 50, "r": 20, "t": 40, "b": 40},
-        "xaxis": {"type": "date", "range": [window["start"], window["end"]]},
+        "height": 300,
+        "margin": {"l": 50, "r": 20, "t": 40, "b": 60},
+        # Plotly draws ISO times at the wall time written, so UTC strings stay UTC.
+        "xaxis": {
+            "type": "date",
+            "range": [window["start"], window["end"]],
+            "title": {"text": "time (UTC)"},
+        },
         "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
         # A hidden 0..1 axis carries the deployment-event markers at the top of every chart.
         "yaxis2": {"overlaying": "y", "range": [0, 1], "visible": False, "fixedrange": True},
-        "legend": {"orientation": "h", "y": -0.2},
+        "legend": {"orientation": "h", "y": -0.35},
         "hovermode": "x unified",
+        # Plotly.react keeps what the user changed (zoom, hidden traces) while this stays equal.
+        "uirevision": window["name"],
     }
 
 
@@ -122,3 +132,24 @@ def event_marks(events) -> list[dict]:
             text += f"<br>{event.reason[:120]}"
         marks.append({"t": event.created_at.isoformat(), "text": text, "kind": event.kind})
     return marks
+
+
+def live_payload(figure_json: dict[str, str], *, summary: str, updated: datetime) -> bytes:
+    """`{"figures": {element id: figure}, "summary": html, "updated": iso}` built around the
+    figures' JSON text as it is (no second parse and dump)."""
+    parts = [
+        orjson.dumps(chart_id) + b":" + text.encode() for chart_id, text in figure_json.items()
+    ]
+    return (
+        b'{"figures":{'
+        + b",".join(parts)
+        + b'},"summary":'
+        + orjson.dumps(summary)
+        + b',"updated":'
+        + orjson.dumps(updated.astimezone(UTC).strftime("%H:%M:%S UTC"))
+        + b"}"
+    )
+
+
+def error_payload(message: str) -> bytes:
+    return orjson.dumps({"error": message})

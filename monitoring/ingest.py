@@ -1,4 +1,4 @@
-"""Ingestion of prediction events: prediction log rows plus per-minute, hour and day rollups.
+"""Ingestion of prediction events: prediction log rows plus 10-second, minute, hour and day rollups.
 
 Idempotent: the prediction log's unique request id is the record of what was ingested. Each batch
 inserts its log rows with `ON CONFLICT DO NOTHING RETURNING request_id` and rolls up only the
@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import orjson
 from django.db import connection, transaction
 
-from monitoring.constants import Resolution
+from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import EDGES_MS, N_BUCKETS
 from monitoring.models import BUCKET_FIELDS, KeyRollup, MetricRollup, PredictionLog, SloPolicy
 from serving.events import STREAM_KEY, PredictionEvent
@@ -173,15 +173,15 @@ def _insert_logs(rows: list[tuple]) -> set[str]:
 
 
 def _aggregate(events: Iterable[PredictionEvent]) -> tuple[dict, dict]:
-    """Sum events into per-minute groups: metric rollups and per-key rollups."""
+    """Sum events into 10-second groups: metric rollups and per-key rollups."""
     metrics: dict[tuple, list] = {}
     keys: dict[tuple, list] = {}
     n_metric, n_key = 6 + N_BUCKETS, 3 + N_BUCKETS
     for e in events:
-        minute = int(e.ts // 60) * 60
+        tick = int(e.ts // TEN_SECONDS) * TEN_SECONDS
         is_error = 1 if e.status >= 400 else 0
         bucket = bisect_left(EDGES_MS, e.latency_ms)
-        mkey = (e.deployment_id, minute, e.version, e.variant)
+        mkey = (e.deployment_id, tick, e.version, e.variant)
         m = metrics.get(mkey)
         if m is None:
             m = metrics[mkey] = [0] * n_metric
@@ -194,7 +194,7 @@ def _aggregate(events: Iterable[PredictionEvent]) -> tuple[dict, dict]:
         m[5] += 1 if e.cache_hit else 0
         m[6 + bucket] += 1
         if e.key_prefix:
-            kkey = (e.key_prefix, minute, e.model, e.deployment, e.status)
+            kkey = (e.key_prefix, tick, e.model, e.deployment, e.status)
             k = keys.get(kkey)
             if k is None:
                 k = keys[kkey] = [0] * n_key
@@ -207,9 +207,9 @@ def _aggregate(events: Iterable[PredictionEvent]) -> tuple[dict, dict]:
 
 
 def _coarsen(groups: dict[tuple, list], time_index: int) -> dict[int, dict[tuple, list]]:
-    """Derive hour and day groups from minute groups by adding them up."""
-    levels: dict[int, dict[tuple, list]] = {Resolution.MINUTE: groups}
-    for resolution in (Resolution.HOUR, Resolution.DAY):
+    """Derive minute, hour and day groups from 10-second groups by adding them up."""
+    levels: dict[int, dict[tuple, list]] = {TEN_SECONDS: groups}
+    for resolution in (Resolution.MINUTE, Resolution.HOUR, Resolution.DAY):
         coarse: dict[tuple, list] = {}
         for key, sums in groups.items():
             start = key[time_index] // resolution * resolution
@@ -280,7 +280,7 @@ def ingest_events(events: Sequence[PredictionEvent]) -> IngestResult:
         inserted = _insert_logs(rows)
         fresh = [by_id[rid] for rid in inserted]
         metrics, keys = _aggregate(fresh)
-        # Group keys carry the minute at index 1; rollup rows put the resolution before it.
+        # Group keys carry the 10-second tick at index 1; rollup rows put the resolution before it.
         _upsert(MetricRollup, METRIC_KEY, METRIC_SUMS, _rollup_rows(_coarsen(metrics, 1), 1, adapt))
         _upsert(KeyRollup, KEY_KEY, KEY_SUMS, _rollup_rows(_coarsen(keys, 1), 1, adapt))
     return IngestResult(

@@ -9,7 +9,15 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from accounts.errors import InvalidInput, NotFound
-from monitoring.constants import DEFAULT_WINDOW, MAX_CUSTOM_WINDOW, WINDOWS, Resolution
+from monitoring.constants import (
+    DEFAULT_WINDOW,
+    FINE_MAX_SPAN,
+    FINE_RETENTION,
+    MAX_CUSTOM_WINDOW,
+    TEN_SECONDS,
+    WINDOWS,
+    Resolution,
+)
 from monitoring.histograms import N_BUCKETS, merge, percentiles
 from monitoring.models import BUCKET_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog
 from serving.models import DeploymentEvent
@@ -35,8 +43,11 @@ class Window:
         }
 
 
-def _plan(span: timedelta) -> tuple[int, int]:
-    """(resolution, step) in seconds: enough points to see a change, few enough to draw fast."""
+def _plan(span: timedelta, *, fine_kept: bool) -> tuple[int, int]:
+    """(resolution, step) in seconds: enough points to see a change, few enough to draw fast.
+    `fine_kept`: the window starts within the 10-second rollups' retention."""
+    if span <= FINE_MAX_SPAN and fine_kept:
+        return TEN_SECONDS, TEN_SECONDS
     if span <= timedelta(hours=3):
         return Resolution.MINUTE, 60
     if span <= timedelta(hours=36):
@@ -75,7 +86,7 @@ def window_resolve(
     else:
         choices = ", ".join([*WINDOWS, "custom"])
         raise InvalidInput(f"unknown window {name!r}; choose one of {choices}")
-    resolution, step = _plan(finish - begin)
+    resolution, step = _plan(finish - begin, fine_kept=begin >= now - FINE_RETENTION)
     return Window(name, begin, finish, int(resolution), step)
 
 
@@ -103,7 +114,10 @@ def _figures(
         **percentiles(hist),
     }
     if batch_sum is not None:
-        figures["avg_batch_size"] = batch_sum / count if count else None
+        # Events carry the rows of the batch that ran the request; cache hits and failures
+        # carry 0, so the mean is over the successful requests that the batcher ran.
+        batched = count - errors - (cache_hits or 0)
+        figures["avg_batch_size"] = batch_sum / batched if batched > 0 else None
     if cache_hits is not None:
         figures["cache_hit_pct"] = 100.0 * cache_hits / count if count else None
     return figures
@@ -203,6 +217,34 @@ def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
         "window": window.as_dict(),
         "series": series,
         "totals": _summary(merged, span, metric=True),
+    }
+
+
+def deployment_rate_now(*, deployment_id: int, now: datetime | None = None) -> dict:
+    """Requests, req/s and errors of the last full minute (six 10-second rollups), per version
+    label and in total: the "now" beside a window's averages."""
+    end = _floor(now or timezone.now(), TEN_SECONDS)
+    start = end - timedelta(seconds=60)
+    rows = MetricRollup.objects.filter(
+        deployment_id=deployment_id,
+        resolution=TEN_SECONDS,
+        bucket_start__gte=start,
+        bucket_start__lt=end,
+    ).values_list("version", "variant", "count", "errors")
+    by_label: dict[str, list[int]] = {}
+    for version, variant, count, errors in rows:
+        sums = by_label.setdefault(f"v{version} {variant}", [0, 0])
+        sums[0] += count
+        sums[1] += errors
+    count = sum(c for c, _ in by_label.values())
+    errors = sum(e for _, e in by_label.values())
+    return {
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "requests": count,
+        "rps": count / 60.0,
+        "error_rate_pct": 100.0 * errors / count if count else None,
+        "by_label": {label: c / 60.0 for label, (c, _) in sorted(by_label.items())},
     }
 
 

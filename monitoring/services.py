@@ -12,7 +12,7 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.errors import Conflict, InvalidInput, NotFound
 from monitoring import selectors
-from monitoring.constants import AlertKind, Resolution
+from monitoring.constants import FINE_RETENTION, TEN_SECONDS, AlertKind, Resolution
 from monitoring.models import SLO_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog, SloPolicy
 from monitoring.policies import policy_update
 from serving.constants import EventKind
@@ -195,8 +195,9 @@ def slo_check_all(*, now=None) -> list[Alert]:
 
 
 def retention_purge(*, now=None) -> dict[str, int]:
-    """Delete prediction logs past MODELGATE_LOG_RETENTION_DAYS and minute rollups past
-    MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS (hourly and daily rollups are kept)."""
+    """Delete prediction logs past MODELGATE_LOG_RETENTION_DAYS, minute rollups past
+    MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS and 10-second rollups past a day (hourly and daily
+    rollups are kept)."""
     now = now or timezone.now()
     log_days = getattr(settings, "MODELGATE_LOG_RETENTION_DAYS", 30)
     minute_days = getattr(settings, "MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS", 30)
@@ -208,4 +209,9 @@ def retention_purge(*, now=None) -> dict[str, int]:
     keys, _ = KeyRollup.objects.filter(
         resolution=Resolution.MINUTE, bucket_start__lt=cutoff
     ).delete()
-    return {"logs": logs, "minute_rollups": minutes + keys}
+    fine_cutoff = now - FINE_RETENTION
+    fine = sum(
+        model.objects.filter(resolution=TEN_SECONDS, bucket_start__lt=fine_cutoff).delete()[0]
+        for model in (MetricRollup, KeyRollup)
+    )
+    return {"logs": logs, "minute_rollups": minutes + keys, "ten_second_rollups": fine}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from functools import wraps
 
 from django.contrib import messages
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
+from django.utils import timezone
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -47,12 +50,25 @@ def _deployment_charts(deployment, window) -> dict:
     figs = figures.deployment_figures(metrics, figures.event_marks(events))
     return {
         "metrics": metrics,
+        "now": selectors.deployment_rate_now(deployment_id=deployment.pk),
         "window": window,
         "figures": [
             (name, title, mark_safe(figs[name]))  # noqa: S308 - escaped JSON
             for name, title, _ in figures.CHARTS
         ],
     }
+
+
+def _live_charts_response(request, summary_template: str, context: dict) -> HttpResponse:
+    """The refresh of a live charts box as JSON: the figures (for Plotly.react on the charts
+    already drawn, so axes, legends and toolbars stay) and the re-rendered summary."""
+    summary = render_to_string(summary_template, context, request=request)
+    body = figures.live_payload(
+        {f"chart-{name}": fig for name, _, fig in context["figures"]},
+        summary=summary,
+        updated=timezone.now(),
+    )
+    return HttpResponse(body, content_type="application/json")
 
 
 @role_required("read")
@@ -79,12 +95,16 @@ def deployment_page(request, model: str, deployment: str):
 @role_required("read")
 @renders_not_found
 def deployment_charts(request, model: str, deployment: str):
-    """The htmx fragment that refreshes the charts."""
+    """The charts' refresh (JSON: figures and summary)."""
     obj = serving_selectors.deployment_get(model, deployment)
     window, error = _window_or_error(request)
     if window is None:
-        return render(request, "monitoring/_error.html", {"error": error}, status=400)
-    return render(request, "monitoring/_charts.html", _deployment_charts(obj, window))
+        return HttpResponse(
+            figures.error_payload(error), content_type="application/json", status=400
+        )
+    return _live_charts_response(
+        request, "monitoring/_summary.html", _deployment_charts(obj, window)
+    )
 
 
 @require_POST
@@ -154,8 +174,11 @@ def key_page(request, key_id: int):
 @renders_not_found
 def key_charts(request, key_id: int):
     context, status = _key_context(request, key_id)
-    template = "monitoring/_error.html" if status != 200 else "monitoring/_key_charts.html"
-    return render(request, template, context, status=status)
+    if status != 200:
+        return HttpResponse(
+            figures.error_payload(context["error"]), content_type="application/json", status=status
+        )
+    return _live_charts_response(request, "monitoring/_key_charts.html", context)
 
 
 @role_required("read")

@@ -54,10 +54,11 @@ class BatcherClosed(BatcherError):
 class _Ticket:
     """One `submit` call: its chunks' results, and the lock its thread sleeps on."""
 
-    __slots__ = ("results", "error", "pending", "wake")
+    __slots__ = ("results", "error", "pending", "wake", "batch_rows")
 
     def __init__(self, chunks: int) -> None:
         self.results: list[Any] = [None] * chunks
+        self.batch_rows = 0  # rows of the largest batch that carried this call's rows
         self.error: BaseException | None = None
         self.pending = chunks
         self.wake: Any = None  # a held lock, allocated only if the thread has to wait
@@ -146,6 +147,11 @@ class Batcher:
 
     def submit(self, feeds: Feeds) -> Feeds:
         """Run `feeds` through the model in whatever batch forms; block until answered."""
+        return self.submit_measured(feeds)[0]
+
+    def submit_measured(self, feeds: Feeds) -> tuple[Feeds, int]:
+        """`submit`, plus the rows of the largest batch this call's rows ran in (what monitoring
+        charts as the batch size: the batcher's real batches, not the request's rows)."""
         rows = _rows_of(feeds)
         limit = self.max_batch_size
         if rows > self.max_queue_rows:
@@ -196,8 +202,9 @@ class Batcher:
             raise ticket.error
         results = ticket.results
         if len(results) == 1:
-            return results[0]
-        return {name: np.concatenate([part[name] for part in results]) for name in results[0]}
+            return results[0], ticket.batch_rows
+        merged = {name: np.concatenate([part[name] for part in results]) for name in results[0]}
+        return merged, ticket.batch_rows
 
     def stats(self) -> dict[str, Any]:
         """Counters for heartbeats and metrics: batches, rows, requests, depth, batch sizes."""
@@ -312,6 +319,8 @@ class Batcher:
         start = 0
         for chunk in batch:
             ticket = chunk.ticket
+            if total > ticket.batch_rows:
+                ticket.batch_rows = total
             if error is not None:
                 ticket.error = error
             elif len(batch) == 1:

@@ -19,16 +19,17 @@ from serving.replies import ProtocolError
 PINNED_MAX_ROWS = 1024  # a /versions/<n> call has no deployment config; this is the default
 
 
-def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool]:
+def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool, int]:
+    """(outputs, cache hit, rows of the batch that ran them: 0 for a cache hit)."""
     ttl = route.config["cache_ttl_seconds"] if route is not None else 0
     cache_key = None
     if ttl:
         cache_key = prediction_cache.key_for(loaded.version_id, feeds)
         hit = prediction_cache.get(cache_key)
         if hit is not None:
-            return hit, True
+            return hit, True, 0
     try:
-        outputs = loaded.batcher.submit(feeds)
+        outputs, batch_rows = loaded.batcher.submit_measured(feeds)
     except QueueFull as exc:
         raise ProtocolError(
             503,
@@ -46,7 +47,7 @@ def _infer(loaded, route, feeds: dict, rows: int) -> tuple[dict, bool]:
         ) from None
     if cache_key is not None:
         prediction_cache.set(cache_key, outputs, ttl)
-    return outputs, False
+    return outputs, False, batch_rows
 
 
 def _publish(
@@ -64,6 +65,7 @@ def _publish(
     feeds,
     outputs,
     cache_hit,
+    batch_size=0,
     error="",
 ):
     sample = status == 200 and random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
@@ -80,7 +82,7 @@ def _publish(
         status=status,
         latency_ms=(time.perf_counter() - started) * 1000.0,
         rows=rows,
-        batch_size=rows,
+        batch_size=batch_size,
         cache_hit=cache_hit,
         ts=time.time(),
         inputs={k: v.tolist() for k, v in feeds.items()} if sample and feeds else None,
@@ -99,7 +101,7 @@ def _prediction_ids(rows: int) -> tuple[str, list[str]]:
 
 
 def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
-    outputs, hit = _infer(loaded, route, feeds, rows)
+    outputs, hit, batch_rows = _infer(loaded, route, feeds, rows)
     request_id, ids = _prediction_ids(rows)
     _publish(
         request_id=request_id,
@@ -115,6 +117,7 @@ def _serve(protocol, loaded, route, role, principal, feeds, rows, started):
         feeds=feeds,
         outputs=outputs,
         cache_hit=hit,
+        batch_size=batch_rows,
     )
     if route is not None and route.shadow is not None:
         _mirror(route, feeds, rows, principal, protocol)

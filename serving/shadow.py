@@ -22,10 +22,10 @@ def mirror(route, feeds, rows, principal, protocol, publish, new_ids) -> bool:
     def run() -> None:
         started = time.perf_counter()
         try:
-            outputs = shadow.batcher.submit(feeds)
+            outputs, batch_rows = shadow.batcher.submit_measured(feeds)
             status, error = 200, ""
         except Exception as exc:  # the shadow's failure is data, not the caller's problem
-            outputs, status, error = {}, 500, f"{type(exc).__name__}: {exc}"
+            outputs, status, error, batch_rows = {}, 500, f"{type(exc).__name__}: {exc}", 0
         finally:
             _pending.release()
         request_id, ids = new_ids(rows)
@@ -43,6 +43,7 @@ def mirror(route, feeds, rows, principal, protocol, publish, new_ids) -> bool:
             feeds=feeds,
             outputs=outputs,
             cache_hit=False,
+            batch_size=batch_rows,
             error=error,
         )
 

@@ -25,11 +25,11 @@ def traffic(deployed, make_event):
                 ts=now - i,
                 latency_ms=1.0 + (i % 5),
                 cache_hit=i % 4 == 0,
-                batch_size=2,
+                batch_size=0 if i % 4 == 0 else 2,
             )
             for i in range(100)
         ]
-        + [make_event(deployment_id=dep.pk, ts=now - 3, status=500, latency_ms=9.0)]
+        + [make_event(deployment_id=dep.pk, ts=now - 3, status=500, latency_ms=9.0, batch_size=0)]
         + [make_event(deployment_id=dep.pk, ts=now - 3, version=2, variant="shadow")]
     )
     return dep
@@ -40,13 +40,14 @@ def test_it_returns_series_and_percentiles_per_version_and_variant(client, bob, 
     response = client.get(URL, {"window": "15m"})
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["window"]["name"] == "15m" and body["window"]["step_seconds"] == 60
+    assert body["window"]["name"] == "15m" and body["window"]["step_seconds"] == 10
     labels = {s["label"]: s for s in body["series"]}
     assert set(labels) == {"v1 primary", "v2 shadow"}
     primary = labels["v1 primary"]["totals"]
     assert primary["requests"] == 101 and primary["errors"] == 1
     assert primary["cache_hit_pct"] == pytest.approx(25 / 101 * 100)
-    assert primary["avg_batch_size"] == pytest.approx(201 / 101)
+    # The batcher's batch per request, over the 75 requests it ran (no cache hits, no failure).
+    assert primary["avg_batch_size"] == pytest.approx(2.0)
     assert 2.0 <= primary["p50"] <= 4.0 and primary["p99"] > primary["p50"]
     assert body["totals"]["requests"] == 102
     assert [e["kind"] for e in body["events"]] == ["deployed"]

@@ -46,18 +46,26 @@ def test_it_draws_five_charts_with_deployment_event_markers(client, bob, traffic
     marker = next(t for t in latency["data"] if t["name"] == "deployment events")
     assert "Deployed by alice" in marker["hovertext"][0]
     assert latency["layout"]["shapes"], "a vertical line per deployment event"
-    assert 'hx-trigger="every 10s"' in html
+    assert (
+        "data-live-refresh" in html
+        and 'data-live-url="/monitoring/churn/production/charts?' in html
+    )
     assert "/static/vendor/plotly.min.js" in html and "cdn" not in html.lower()
     # No inline script: only JSON data blocks and external files.
     assert not re.search(r"<script(?![^>]*(src=|type=\"application/json\"))[^>]*>", html)
 
 
-def test_the_fragment_refreshes_the_charts(client, bob, traffic):
+def test_the_refresh_is_json_figures_and_a_summary(client, bob, traffic):
     client.force_login(bob)
-    response = client.get(PAGE + "charts", {"window": "15m"}, HTTP_HX_REQUEST="true")
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "<html" not in html and len(_figures(html)) == 5
+    response = client.get(PAGE + "charts", {"window": "15m"})
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body["figures"]) == {
+        f"chart-{n}" for n in ("rate", "latency", "errors", "batch", "cache")
+    }
+    assert body["figures"]["chart-rate"]["layout"]["xaxis"]["title"]["text"] == "time (UTC)"
+    assert "<html" not in body["summary"] and "Rate now" in body["summary"]
+    assert body["updated"].endswith(" UTC")
 
 
 def test_a_bad_window_is_a_400_with_the_reason(client, bob, traffic):
