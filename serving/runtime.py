@@ -57,6 +57,28 @@ def _numpy_dtype(name: str) -> np.dtype:
     return np.dtype(object) if dtype == tf.string else np.dtype(dtype.as_numpy_dtype)
 
 
+def _blank(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
+    """A filler tensor every model accepts: zeros, False, or empty strings (zeros are not
+    strings: a string input fed integer zeros fails to convert)."""
+    if dtype == object:
+        return np.full(shape, b"", dtype=object)
+    return np.zeros(shape, dtype)
+
+
+def _xla_refusal(loaded: modelio.LoadedModel) -> str | None:
+    """Why XLA must not even try this model, or None.
+
+    XLA has no string type. Worse than refusing, TensorFlow 2.21 aborts the whole process (a C++
+    CHECK in the compilation cache's signature hash) when a string argument reaches a jit-compiled
+    function once any other XLA cluster was compiled, so string tensors are decided up front.
+    """
+    for kind, tensors in (("input", loaded.inputs), ("output", loaded.outputs)):
+        for t in tensors:
+            if t.dtype == "string":
+                return f"XLA cannot compile string tensors ({kind} {t.name!r})"
+    return None
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
@@ -98,8 +120,10 @@ class ModelRuntime:
         self.max_batch_size = max_batch_size
         self.buckets: list[int] = chosen
         self.jit_requested = jit
-        self.xla = jit
-        self.xla_error: str | None = None
+        self.xla_error: str | None = _xla_refusal(loaded) if jit else None
+        self.xla = jit and self.xla_error is None
+        if self.xla_error:
+            log.info("serving without XLA: %s", self.xla_error)
         self.ready = False
         self.warm_up_seconds: dict[int, float] = {}
         self.trace_count = 0  # Python side effect of tracing: must stay still after warm-up
@@ -119,7 +143,7 @@ class ModelRuntime:
         self._callers: dict[int, Caller] = {}
         self.call_paths: dict[int, str] = {}
         self._build_lock = threading.Lock()
-        self._function = self._make_function(jit)
+        self._function = self._make_function(self.xla)
 
     @classmethod
     def load(
@@ -170,9 +194,9 @@ class ModelRuntime:
         ]
 
     def _sample(self, bucket: int) -> list[np.ndarray]:
-        """Warm-up input: zeros of the bucket's shape (variable dims of size 1)."""
+        """Warm-up input of the bucket's shape (variable dims of size 1), valid for its dtype."""
         return [
-            np.zeros((bucket, *(1 if d < 0 else d for d in t.shape[1:])), dtype)
+            _blank((bucket, *(1 if d < 0 else d for d in t.shape[1:])), dtype)
             for t, dtype in zip(self.inputs, self._in_dtypes, strict=True)
         ]
 
@@ -218,6 +242,7 @@ class ModelRuntime:
                 # XLA refuses some ops (py/numpy functions, some string ops): serve without it.
                 self.xla = False
                 self.xla_error = _first_line(exc)
+                log.warning("XLA cannot compile this model; serving it without XLA: %s", self.xla_error)
                 self._function = self._make_function(False)
                 timings = self._warm_all()
             self.warm_up_seconds = timings
@@ -273,7 +298,7 @@ class ModelRuntime:
         if bucket != rows:
             padded = []
             for array in arrays:
-                pad = np.zeros((bucket, *array.shape[1:]), array.dtype)
+                pad = _blank((bucket, *array.shape[1:]), array.dtype)
                 pad[:rows] = array
                 padded.append(pad)
             arrays = padded
