@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import ipaddress
 from functools import wraps
 
-from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from rest_framework.permissions import BasePermission
 
+from accounts.addresses import client_ip
 from accounts.constants import ROLE_SCOPES, Role, Scope
 from accounts.keys import KeyPrincipal
 
@@ -55,17 +54,8 @@ def request_principal(request) -> KeyPrincipal | None:
 
 
 def request_ip(request) -> str | None:
-    """The client's IP: REMOTE_ADDR, or the first X-Forwarded-For hop behind a trusted proxy."""
-    meta = request.META
-    candidate = meta.get("REMOTE_ADDR")
-    if getattr(settings, "MODELGATE_TRUST_X_FORWARDED_FOR", False):
-        forwarded = meta.get("HTTP_X_FORWARDED_FOR", "")
-        if forwarded.strip():
-            candidate = forwarded.split(",")[0].strip()
-    try:
-        return str(ipaddress.ip_address(candidate)) if candidate else None
-    except ValueError:
-        return None
+    """The client's IP as accounts.addresses.client_ip reads it (trusted proxies only)."""
+    return client_ip(request.META)
 
 
 class _ScopePermission(BasePermission):

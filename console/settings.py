@@ -230,8 +230,13 @@ MODELGATE_METRICS_ALLOW_IPS = envstr("MODELGATE_METRICS_ALLOW_IPS", "127.0.0.1/3
 MODELGATE_MAX_ARCHIVE_FILES = envint("MODELGATE_MAX_ARCHIVE_FILES", 10_000)
 # Keys' last-used time is written by a background thread, at most once a minute per key.
 MODELGATE_API_KEY_LAST_USED_ASYNC = envbool("MODELGATE_API_KEY_LAST_USED_ASYNC", True)
-# Only behind a proxy you trust: take the client IP for the audit log from X-Forwarded-For.
-MODELGATE_TRUST_X_FORWARDED_FOR = envbool("MODELGATE_TRUST_X_FORWARDED_FOR", False)
+# The client's address (login limits, audit, /metrics) behind proxies: how many proxies append
+# to X-Forwarded-For in front of us, and/or their networks (accounts/addresses.py). 0 and none:
+# REMOTE_ADDR. MODELGATE_TRUST_X_FORWARDED_FOR=1 (the old switch) means one hop.
+MODELGATE_TRUSTED_PROXY_HOPS = envint(
+    "MODELGATE_TRUSTED_PROXY_HOPS", 1 if envbool("MODELGATE_TRUST_X_FORWARDED_FOR", False) else 0
+)
+MODELGATE_TRUSTED_PROXIES = envstr("MODELGATE_TRUSTED_PROXIES", "")
 
 
 # --- security (issue 7) ---

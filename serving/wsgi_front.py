@@ -15,6 +15,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
+from accounts.addresses import client_ip
 from serving import gateway
 
 logger = logging.getLogger(__name__)
@@ -159,6 +160,6 @@ class ServingFront:
                 "path": path,
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
-                "remote_addr": environ.get("REMOTE_ADDR", ""),
+                "remote_addr": client_ip(environ) or "",
             },
         )

@@ -89,7 +89,7 @@ def test_it_reads_the_client_ip(settings):
     factory = RequestFactory()
     request = factory.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
     assert request_ip(request) == "203.0.113.9", "X-Forwarded-For is not trusted by default"
-    settings.MODELGATE_TRUST_X_FORWARDED_FOR = True
+    settings.MODELGATE_TRUSTED_PROXY_HOPS = 1
     assert request_ip(request) == "198.51.100.1"
     assert request_ip(factory.get("/", REMOTE_ADDR="not-an-ip")) is None
 
