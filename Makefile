@@ -6,7 +6,8 @@ PORT ?= 8000
 EXTRAS ?= cpu,dev
 STAMP := $(VENV)/.installed-$(shell echo "$(EXTRAS)" | tr ',' '-')
 
-# Development values, set explicitly: production must provide its own (see .env.example).
+# `make run` (console/devrun.py) writes its development values to var/dev.env, which manage.py,
+# celery and granian read; production must provide its own (see .env.example).
 
 .PHONY: install run test lint format bench worker clean
 
@@ -19,19 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: install
-	mkdir -p var
-	export DEBUG=1 SECRET_KEY=$${SECRET_KEY:-dev-only-insecure-key} \
-		ALLOWED_HOSTS=$${ALLOWED_HOSTS:-127.0.0.1,localhost,[::1]} SECURE_COOKIES=0; \
-	$(PY) manage.py migrate --noinput && \
-	$(PY) manage.py ensure_admin && \
-	$(PY) manage.py load_demo_model && \
-	$(PY) manage.py collectstatic --noinput -v 0 && \
-	{ $(VENV)/bin/celery -A console worker -B -Q default,gpu -c 1 --loglevel INFO \
-	    --schedule var/celerybeat-schedule & WORKER=$$!; \
-	  trap 'kill $$WORKER 2>/dev/null' EXIT INT TERM; \
-	  echo "Modelgate console: http://127.0.0.1:$(PORT)/  (log in as admin)"; \
-	  $(VENV)/bin/granian --interface wsgi --host 127.0.0.1 --port $(PORT) \
-	    --blocking-threads 32 console.wsgi:application; }
+	$(PY) -m console.devrun --port $(PORT)
 
 test: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -6,6 +6,9 @@ import sys
 
 
 def main() -> None:
+    from console import devenv
+
+    devenv.load()  # `make run`'s var/dev.env, so the README's commands need no exports
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
     from django.core.management import execute_from_command_line
 

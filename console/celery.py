@@ -7,6 +7,9 @@ import os
 from celery import Celery
 from kombu import Queue
 
+from console import devenv
+
+devenv.load()  # `make run`'s var/dev.env: a worker started from any terminal needs no exports
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 app = Celery("modelgate")

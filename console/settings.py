@@ -6,6 +6,7 @@ SECRET_KEY and ALLOWED_HOSTS or start-up refuses to run.
 
 from __future__ import annotations
 
+import secrets
 from pathlib import Path
 
 import dj_database_url
@@ -25,7 +26,9 @@ if not DEBUG:
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured("ALLOWED_HOSTS must be set when DEBUG is off.")
 elif not SECRET_KEY:
-    SECRET_KEY = "insecure-development-key-only-for-debug"  # noqa: S105
+    # No default secret anywhere: with DEBUG on and no key, one per process (`make run` keeps a
+    # stable one in var/dev.env, shared by its server and worker).
+    SECRET_KEY = secrets.token_urlsafe(50)
 if DEBUG and not ALLOWED_HOSTS:
     ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")

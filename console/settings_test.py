@@ -4,6 +4,8 @@ import os
 import tempfile
 
 os.environ.setdefault("DEBUG", "1")
+# Never read a developer's var/dev.env, here or in the servers and workers tests start.
+os.environ["MODELGATE_DEV_ENV"] = ""
 os.environ.setdefault("SECRET_KEY", "test-secret-key-not-for-production")
 os.environ.setdefault("MODELGATE_VAR_DIR", tempfile.mkdtemp(prefix="modelgate-test-"))
 

@@ -7,6 +7,9 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from console import devenv
+
+devenv.load()  # `make run`'s var/dev.env (absent in production)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings")
 
 django_application = get_wsgi_application()
