@@ -60,7 +60,7 @@ def _numpy_dtype(name: str) -> np.dtype:
 def _blank(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A filler tensor every model accepts: zeros, False, or empty strings (zeros are not
     strings: a string input fed integer zeros fails to convert)."""
-    if dtype == object:
+    if dtype.kind == "O":
         return np.full(shape, b"", dtype=object)
     return np.zeros(shape, dtype)
 
@@ -242,7 +242,7 @@ class ModelRuntime:
                 # XLA refuses some ops (py/numpy functions, some string ops): serve without it.
                 self.xla = False
                 self.xla_error = _first_line(exc)
-                log.warning("XLA cannot compile this model; serving it without XLA: %s", self.xla_error)
+                log.warning("XLA cannot compile this model, serving without it: %s", self.xla_error)
                 self._function = self._make_function(False)
                 timings = self._warm_all()
             self.warm_up_seconds = timings

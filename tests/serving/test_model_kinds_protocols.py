@@ -101,7 +101,8 @@ def test_it_serves_every_kind_through_every_rest_protocol(
     assert native.status_code == 200, native.content
     _assert_close(_columns(native.json()["predictions"], names), expected)
 
-    rows = _post(client, f"/v1/models/{kind}:predict", {"instances": _json_rows(feeds)}, predict_key)
+    row_body = {"instances": _json_rows(feeds)}
+    rows = _post(client, f"/v1/models/{kind}:predict", row_body, predict_key)
     assert rows.status_code == 200, rows.content
     _assert_close(_columns(rows.json()["predictions"], names), expected)
 
