@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
-from django.http import JsonResponse
+from django.http import HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
 
 _PREDICT_PREFIXES = ("/v1/models", "/v2")
@@ -49,21 +49,52 @@ def _too_large(request, limit: int | None):
     return response.render()
 
 
+def _is_authenticated(request) -> bool:
+    """A logged-in session or a valid API key; looked at only for bodies over the anonymous
+    limit, so small requests pay nothing."""
+    from accounts.keys import authenticate_key, key_from_environ
+
+    user = getattr(request, "user", None)
+    if user is not None and user.is_authenticated:
+        return True
+    raw = key_from_environ(request.META)
+    return raw is not None and authenticate_key(raw) is not None
+
+
+def _length_required(request):
+    message = "Send a Content-Length: bodies of unknown length are not accepted."
+    if request.path.startswith(("/api/", "/v1/", "/v2")):
+        return JsonResponse({"error": message, "code": "length_required"}, status=411)
+    return HttpResponse(message + "\n", status=411, content_type="text/plain")
+
+
 class RequestSizeLimitMiddleware:
-    """413 before a byte is read when Content-Length is over the limit for the path; also turns
-    Django's RequestDataTooBig (raised while parsing a body) into a 413 instead of a 400."""
+    """413 before a byte is read when Content-Length is over the limit for the path, or over
+    MODELGATE_MAX_ANONYMOUS_BODY_BYTES for a caller not yet authenticated (so the login page
+    never spools an upload to FILE_UPLOAD_TEMP_DIR); 411 for a chunked body of unknown length
+    (Django would read it as empty). Also turns Django's RequestDataTooBig (raised while
+    parsing a body) into a 413 instead of a 400. Runs after AuthenticationMiddleware, before
+    any view or CSRF check reads the body."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        limit = body_limit(request.path, request.META.get("CONTENT_TYPE", ""))
+        meta = request.META
+        if "chunked" in meta.get("HTTP_TRANSFER_ENCODING", "").lower() and not meta.get(
+            "CONTENT_LENGTH"
+        ):
+            return _length_required(request)
+        limit = body_limit(request.path, meta.get("CONTENT_TYPE", ""))
         try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
+            length = int(meta.get("CONTENT_LENGTH") or 0)
         except ValueError:
             length = 0
         if limit is not None and length > limit:
             return _too_large(request, limit)
+        anonymous_limit = settings.MODELGATE_MAX_ANONYMOUS_BODY_BYTES
+        if length > anonymous_limit and not _is_authenticated(request):
+            return _too_large(request, anonymous_limit)
         if request.method == "POST" and not request.path.startswith(("/api/", "/v1/", "/v2")):
             # Console forms: parse here, where a too-big form field can still become a 413
             # (deeper, CSRF's read of request.POST would turn it into a bare 400).
