@@ -95,6 +95,12 @@ class ServingFront:
             # On SIGTERM granian and gunicorn stop accepting, finish in-flight requests and return
             # from their serve loop; the process then exits normally and the drain runs.
             on_process_exit(drain_pool)
+            from serving.grpc import server as grpc_server
+
+            if grpc_server.start():
+                # Registered after the drain, so it runs first: gRPC stops taking calls and
+                # finishes its in-flight ones while the batchers still run.
+                on_process_exit(grpc_server.stop)
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()

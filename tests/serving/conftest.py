@@ -102,3 +102,17 @@ def keras_outputs(keras_model_file, keras_model_file_v2):
 
 def auth(key: str) -> dict:
     return {"HTTP_AUTHORIZATION": f"Bearer {key}"}
+
+
+@pytest.fixture
+def grpc_port(pool):
+    """The gRPC server (OIP, TF Serving, health) on a free loopback port over this test's pool.
+
+    Its handler threads use their own database connections: tests that use it need
+    `transactional_db` so those threads see the rows the test wrote."""
+    from serving.grpc.server import build_server
+
+    server, port = build_server(host="127.0.0.1", port=0, threads=8)
+    server.start()
+    yield port
+    server.stop(0).wait()

@@ -47,6 +47,8 @@ def server_env(**overrides) -> dict:
             "MODELGATE_EPOCH_POLL_SECONDS": "0.1",
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "PYTHONUNBUFFERED": "1",
+            # gRPC off unless a test asks for a port: never two suites on the default 8500.
+            "GRPC_PORT": "0",
         }
     )
     env.update({k: str(v) for k, v in overrides.items()})

@@ -1,0 +1,109 @@
+"""What every gRPC method shares: the caller's metadata as the gateway reads headers, and one
+mapping from the REST path's errors to gRPC status codes (PROTOCOLS.md, as Triton and TF Serving
+map them), with the retry delay of a refused request in trailing metadata."""
+
+from __future__ import annotations
+
+import functools
+import logging
+
+import grpc
+
+from accounts.errors import ServiceError
+from accounts.keys import authenticate_key, key_from_headers
+from serving import gateway
+from serving.replies import ProtocolError
+
+logger = logging.getLogger(__name__)
+
+STATUS_CODES = {
+    400: grpc.StatusCode.INVALID_ARGUMENT,
+    401: grpc.StatusCode.UNAUTHENTICATED,
+    403: grpc.StatusCode.PERMISSION_DENIED,
+    404: grpc.StatusCode.NOT_FOUND,
+    405: grpc.StatusCode.UNIMPLEMENTED,
+    409: grpc.StatusCode.FAILED_PRECONDITION,
+    413: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    429: grpc.StatusCode.RESOURCE_EXHAUSTED,
+    501: grpc.StatusCode.UNIMPLEMENTED,
+    503: grpc.StatusCode.UNAVAILABLE,
+}
+# Metadata a gRPC caller may send, under the WSGI names the gateway reads.
+_HEADERS = {
+    "authorization": "HTTP_AUTHORIZATION",
+    "x-api-key": "HTTP_X_API_KEY",
+    "x-modelgate-subject": "HTTP_X_MODELGATE_SUBJECT",
+    "x-modelgate-variant": "HTTP_X_MODELGATE_VARIANT",
+}
+
+
+def environ_of(context) -> dict:
+    """The invocation metadata as the environ-like dict gateway functions read."""
+    environ = {}
+    for key, value in context.invocation_metadata():
+        name = _HEADERS.get(key)
+        if name is not None and isinstance(value, str):
+            environ[name] = value
+    return environ
+
+
+def authenticate(context, model: str):
+    """(principal, environ) for a call on `model`: the REST path's key check, scopes and limits."""
+    environ = environ_of(context)
+    principal, _ = gateway._authenticate(environ, model)
+    environ["_mg_key_prefix"] = principal.prefix
+    return principal, environ
+
+
+def authenticate_listing(context, model: str):
+    """The principal of a call that lists models: scoped to `model` when it names one, else any
+    valid key (the listing then holds only the models the key may call)."""
+    if model:
+        return authenticate(context, model)[0]
+    environ = environ_of(context)
+    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+    principal = authenticate_key(raw) if raw else None
+    if principal is None:
+        raise ProtocolError(401, "a valid API key is required (authorization: Bearer or x-api-key)")
+    return principal
+
+
+def target(model: str, version: str | None, label: str | None, environ: dict):
+    """(loaded version, route, role) exactly as the REST path resolves it."""
+    return gateway._target(model, version or None, label or None, environ)
+
+
+_TRAILING = ("retry-after", "www-authenticate")
+
+
+def _abort(context, status: int, message: str, headers) -> None:
+    trailing = [
+        (name.lower(), str(value))
+        for name, value in headers
+        if name.lower() in ("retry-after", "www-authenticate")
+        or name.lower().startswith("ratelimit")
+    ]
+    if trailing:
+        context.set_trailing_metadata(trailing)
+    code = STATUS_CODES.get(status, grpc.StatusCode.INTERNAL)
+    context.abort(code, message)
+
+
+def rpc(method):
+    """Turn the REST path's typed errors into gRPC status codes; never leak a traceback."""
+
+    @functools.wraps(method)
+    def wrapper(self, request, context):
+        try:
+            return method(self, request, context)
+        except ProtocolError as exc:
+            _abort(context, exc.status, exc.message, exc.headers)
+        except ServiceError as exc:
+            _abort(context, exc.status, exc.message, ())
+        except Exception:
+            # Methods raise typed errors and never call context.abort themselves: grpc's abort
+            # raises a bare Exception, which this handler would otherwise turn into INTERNAL.
+            logger.exception("unhandled error in gRPC %s", method.__name__)
+            context.abort(grpc.StatusCode.INTERNAL, "internal server error")
+
+    return wrapper

@@ -1,0 +1,199 @@
+"""OIP's `inference.GRPCInferenceService`: every RPC tritonclient.grpc calls, over the REST
+path's authentication, routing, batcher, cache and events. Inputs come as typed `contents` or as
+`raw_input_contents`; outputs go back raw (`raw_output_contents`), which tritonclient reads."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from tritonclient.grpc import model_config_pb2 as mc
+from tritonclient.grpc import service_pb2 as pb
+from tritonclient.grpc import service_pb2_grpc
+
+from accounts.errors import InvalidInput
+from serving import gateway, inference
+from serving.grpc import calls, catalog, tensors
+from serving.grpc.calls import rpc
+from serving.pool import get_pool
+from serving.protocols import oip
+from serving.protocols.tfserving import output_names
+from serving.replies import ProtocolError
+
+PROTOCOL = "grpc-oip"
+_CONFIG_TYPES = {datatype: f"TYPE_{datatype}" for datatype in oip.DATATYPES}
+_CONFIG_TYPES["BYTES"] = "TYPE_STRING"
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcInferRequest:
+    """A decoded ModelInferRequest: feeds and the outputs the answer must hold (None = all)."""
+
+    feeds: dict[str, np.ndarray]
+    requested_outputs: list[str] | None
+
+
+def parse_infer(request, signature: dict) -> GrpcInferRequest:
+    """Decode the request's tensors against the signature (typed contents or raw contents)."""
+    specs = {spec["name"]: spec for spec in signature["inputs"]}
+    raw = request.raw_input_contents
+    if raw and len(raw) != len(request.inputs):
+        raise InvalidInput(
+            f"raw_input_contents has {len(raw)} entries for {len(request.inputs)} inputs"
+        )
+    feeds: dict[str, np.ndarray] = {}
+    for index, tensor in enumerate(request.inputs):
+        if tensor.name in feeds:
+            raise InvalidInput(f"input {tensor.name!r} appears more than once")
+        if tensor.name not in specs:
+            raise InvalidInput(
+                f"unknown input {tensor.name!r}; the model's inputs are {list(specs)}"
+            )
+        _refuse_unsupported(tensor.parameters, f"input {tensor.name!r}")
+        feeds[tensor.name] = tensors.oip_input(
+            tensor, raw[index] if raw else None, specs[tensor.name]
+        )
+    requested = None
+    if request.outputs:
+        known = [spec["name"] for spec in signature["outputs"]]
+        requested = []
+        for output in request.outputs:
+            if output.name not in known:
+                raise InvalidInput(
+                    f"unknown output {output.name!r}; the model's outputs are {known}"
+                )
+            if output.name in requested:
+                raise InvalidInput(f"output {output.name!r} is requested more than once")
+            _refuse_unsupported(output.parameters, f"output {output.name!r}")
+            requested.append(output.name)
+    return GrpcInferRequest(feeds, requested)
+
+
+def _refuse_unsupported(parameters, where: str) -> None:
+    for key in oip.UNSUPPORTED_PARAMETERS:
+        if key in parameters:
+            raise InvalidInput(f"{where}: the {key!r} parameter is not supported")
+
+
+def _tensor_metadata(spec: dict) -> pb.ModelMetadataResponse.TensorMetadata:
+    return pb.ModelMetadataResponse.TensorMetadata(
+        name=spec["name"],
+        datatype=oip.SIGNATURE_DATATYPES.get(spec["dtype"], "BYTES"),
+        shape=[int(dim) for dim in spec["shape"]],
+    )
+
+
+def _config_tensor(cls, spec: dict, batched: bool):
+    datatype = oip.SIGNATURE_DATATYPES.get(spec["dtype"], "BYTES")
+    dims = [int(dim) for dim in spec["shape"]]
+    return cls(
+        name=spec["name"],
+        data_type=mc.DataType.Value(_CONFIG_TYPES[datatype]),
+        dims=dims[1:] if batched else dims,
+    )
+
+
+class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
+    """`inference.GRPCInferenceService`; unimplemented RPCs (shared memory, trace, load/unload)
+    keep the generated UNIMPLEMENTED answer."""
+
+    def ServerLive(self, request, context):
+        return pb.ServerLiveResponse(live=True)
+
+    def ServerReady(self, request, context):
+        return pb.ServerReadyResponse(ready=get_pool().ready)
+
+    def ServerMetadata(self, request, context):
+        return pb.ServerMetadataResponse(
+            name=oip.SERVER_NAME, version=gateway.SERVER_VERSION, extensions=oip.EXTENSIONS
+        )
+
+    @rpc
+    def ModelReady(self, request, context):
+        _, environ = calls.authenticate(context, request.name)
+        try:
+            calls.target(request.name, request.version, None, environ)
+        except ProtocolError as exc:
+            if exc.status != 503:
+                raise
+            return pb.ModelReadyResponse(ready=False)  # loading: known, not ready yet
+        return pb.ModelReadyResponse(ready=True)
+
+    @rpc
+    def ModelMetadata(self, request, context):
+        _, environ = calls.authenticate(context, request.name)
+        loaded, _, _ = calls.target(request.name, request.version, None, environ)
+        return pb.ModelMetadataResponse(
+            name=request.name,
+            versions=catalog.versions_of(request.name),
+            platform=catalog.platform_of(loaded),
+            inputs=[_tensor_metadata(spec) for spec in loaded.signature["inputs"]],
+            outputs=[_tensor_metadata(spec) for spec in loaded.signature["outputs"]],
+        )
+
+    @rpc
+    def ModelConfig(self, request, context):
+        _, environ = calls.authenticate(context, request.name)
+        loaded, route, _ = calls.target(request.name, request.version, None, environ)
+        signature = loaded.signature
+        # Triton's convention: with max_batch_size > 0 the dims leave out the batch dimension.
+        batched = all(spec["shape"] and spec["shape"][0] == -1 for spec in signature["inputs"])
+        max_batch = route.config["max_batch_size"] if route is not None else 0
+        max_batch = max_batch or inference.PINNED_MAX_ROWS
+        config = mc.ModelConfig(
+            name=request.name,
+            platform=catalog.platform_of(loaded),
+            max_batch_size=max_batch if batched else 0,
+            input=[_config_tensor(mc.ModelInput, s, batched) for s in signature["inputs"]],
+            output=[_config_tensor(mc.ModelOutput, s, batched) for s in signature["outputs"]],
+        )
+        if batched:
+            config.dynamic_batching.SetInParent()
+        return pb.ModelConfigResponse(config=config)
+
+    @rpc
+    def ModelStatistics(self, request, context):
+        principal = calls.authenticate_listing(context, request.name)
+        response = pb.ModelStatisticsResponse()
+        for stats in catalog.statistics(principal, request.name, request.version):
+            entry = response.model_stats.add(
+                name=stats.model,
+                version=stats.version,
+                inference_count=stats.success,
+            )
+            entry.inference_stats.success.count = stats.success
+            entry.inference_stats.success.ns = stats.duration_ns
+            entry.inference_stats.fail.count = stats.failed
+            entry.inference_stats.cache_hit.count = stats.cache_hits
+        return response
+
+    @rpc
+    def RepositoryIndex(self, request, context):
+        principal = calls.authenticate_listing(context, "")
+        response = pb.RepositoryIndexResponse()
+        for name, version, state, reason in catalog.index(principal):
+            if request.ready and state != "READY":
+                continue
+            response.models.add(name=name, version=version, state=state, reason=reason)
+        return response
+
+    @rpc
+    def ModelInfer(self, request, context):
+        started = time.perf_counter()
+        model = request.model_name
+        principal, environ = calls.authenticate(context, model)
+        target = calls.target(model, request.model_version, None, environ)
+        parsed, outputs, request_id, _ = inference.predict(
+            PROTOCOL, target, principal, started, lambda sig: parse_infer(request, sig)
+        )
+        loaded = target[0]
+        response = pb.ModelInferResponse(
+            model_name=model, model_version=str(loaded.number), id=request.id
+        )
+        for name in parsed.requested_outputs or output_names(outputs, loaded.signature):
+            datatype, shape, raw = tensors.oip_output(outputs[name])
+            response.outputs.add(name=name, datatype=datatype, shape=shape)
+            response.raw_output_contents.append(raw)
+        context.set_trailing_metadata((("x-prediction-id", request_id),))
+        return response

@@ -1,0 +1,164 @@
+"""TF Serving's `tensorflow.serving.PredictionService` (Predict, GetModelMetadata) and
+`ModelService.GetModelStatus` over the REST path's pieces. A `version_label` is a deployment
+name, as on REST; Classify, Regress and MultiInference keep the generated UNIMPLEMENTED answer."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import numpy as np
+from google.protobuf import wrappers_pb2
+from tensorflow.core.protobuf import meta_graph_pb2
+
+from accounts.errors import InvalidInput
+from serving import inference
+from serving.grpc import calls, tensors
+from serving.grpc.calls import rpc
+from serving.grpc.tfs import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+from serving.pool import get_pool
+from serving.protocols.tfserving import PREDICT_METHOD, SERVING_DEFAULT, output_names
+from serving.replies import ProtocolError
+
+PROTOCOL = "grpc-tfserving"
+SIGNATURE_DEF = "signature_def"
+
+
+@dataclass(frozen=True, slots=True)
+class GrpcPredictRequest:
+    feeds: dict[str, np.ndarray]
+    output_filter: list[str] | None
+
+
+def _spec_parts(spec) -> tuple[str, str | None, str | None]:
+    """(model, version, label) of a ModelSpec; a version and a label together are refused."""
+    version = str(spec.version.value) if spec.HasField("version") else None
+    label = spec.version_label or None
+    if version is not None and label is not None:
+        raise InvalidInput("model_spec may set version or version_label, not both")
+    if not spec.name:
+        raise InvalidInput("model_spec.name is required")
+    return spec.name, version, label
+
+
+def _check_signature(name: str) -> None:
+    if name not in ("", SERVING_DEFAULT):
+        raise InvalidInput(f'Serving signature name: "{name}" not found in signature def')
+
+
+def parse_predict(request, signature: dict) -> GrpcPredictRequest:
+    """Decode the `inputs` map against the signature; check the output filter."""
+    specs = {spec["name"]: spec for spec in signature["inputs"]}
+    feeds = {}
+    for name, proto in request.inputs.items():
+        if name not in specs:
+            raise InvalidInput(f"unknown input {name!r}; the model's inputs are {list(specs)}")
+        feeds[name] = tensors.from_tensor_proto(name, proto, specs[name])
+    wanted = None
+    if request.output_filter:
+        known = [spec["name"] for spec in signature["outputs"]]
+        wanted = list(dict.fromkeys(request.output_filter))
+        for name in wanted:
+            if name not in known:
+                raise InvalidInput(f"output tensor alias not found in signature: {name}")
+    return GrpcPredictRequest(feeds, wanted)
+
+
+def _model_spec(model: str, number: int, signature_name: str = SERVING_DEFAULT):
+    return model_pb2.ModelSpec(
+        name=model, version=wrappers_pb2.Int64Value(value=number), signature_name=signature_name
+    )
+
+
+def _tensor_info(spec: dict, tensor_name: str) -> meta_graph_pb2.TensorInfo:
+    info = meta_graph_pb2.TensorInfo(name=tensor_name, dtype=tensors.tf_dtype(spec["dtype"]))
+    for size in spec["shape"]:
+        info.tensor_shape.dim.add(size=int(size))
+    return info
+
+
+class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
+    """`tensorflow.serving.PredictionService`."""
+
+    @rpc
+    def Predict(self, request, context):
+        started = time.perf_counter()
+        model, version, label = _spec_parts(request.model_spec)
+        principal, environ = calls.authenticate(context, model)
+        _check_signature(request.model_spec.signature_name)
+        target = calls.target(model, version, label, environ)
+        parsed, outputs, request_id, _ = inference.predict(
+            PROTOCOL, target, principal, started, lambda sig: parse_predict(request, sig)
+        )
+        loaded = target[0]
+        response = predict_pb2.PredictResponse(model_spec=_model_spec(model, loaded.number))
+        for name in parsed.output_filter or output_names(outputs, loaded.signature):
+            response.outputs[name].CopyFrom(tensors.to_tensor_proto(outputs[name]))
+        context.set_trailing_metadata((("x-prediction-id", request_id),))
+        return response
+
+    @rpc
+    def GetModelMetadata(self, request, context):
+        model, version, label = _spec_parts(request.model_spec)
+        _, environ = calls.authenticate(context, model)
+        fields = list(request.metadata_field)
+        if not fields:
+            raise InvalidInput("GetModelMetadataRequest must specify at least one metadata_field")
+        for field in fields:
+            if field != SIGNATURE_DEF:
+                raise InvalidInput(f"Metadata field {field} is not supported")
+        loaded, _, _ = calls.target(model, version, label, environ)
+        signature = loaded.signature
+        definition = meta_graph_pb2.SignatureDef(method_name=PREDICT_METHOD)
+        for spec in signature["inputs"]:
+            definition.inputs[spec["name"]].CopyFrom(
+                _tensor_info(spec, f"serving_default_{spec['name']}:0")
+            )
+        for index, spec in enumerate(signature["outputs"]):
+            definition.outputs[spec["name"]].CopyFrom(
+                _tensor_info(spec, f"StatefulPartitionedCall:{index}")
+            )
+        signature_map = get_model_metadata_pb2.SignatureDefMap()
+        signature_map.signature_def[SERVING_DEFAULT].CopyFrom(definition)
+        response = get_model_metadata_pb2.GetModelMetadataResponse(
+            model_spec=_model_spec(model, loaded.number, "")
+        )
+        response.metadata[SIGNATURE_DEF].Pack(signature_map)
+        return response
+
+
+class ModelService(model_service_pb2_grpc.ModelServiceServicer):
+    """`tensorflow.serving.ModelService`: status only; the server's config is not reloadable."""
+
+    @rpc
+    def GetModelStatus(self, request, context):
+        model, version, label = _spec_parts(request.model_spec)
+        _, environ = calls.authenticate(context, model)
+        if version is not None or label is not None:
+            loaded, route, _ = calls.target(model, version, label, environ)
+            numbers = (
+                sorted({lv.number for lv, _, _ in route.variants})
+                if route is not None
+                else [loaded.number]
+            )
+        else:
+            # Like TF Serving, a bare model lists every version loaded here.
+            numbers = sorted(n for (m, n) in get_pool().table.versions if m == model)
+            if not numbers:
+                calls.target(model, None, None, environ)  # loading -> UNAVAILABLE
+                raise ProtocolError(
+                    404, f"Servable not found for request: Latest({model})", "not_found"
+                )
+        available = get_model_status_pb2.ModelVersionStatus.State.AVAILABLE
+        response = get_model_status_pb2.GetModelStatusResponse()
+        for number in numbers:
+            entry = response.model_version_status.add(version=number, state=available)
+            entry.status.error_code = 0  # OK
+        return response
