@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitoring import api, drift_api, experiment_api
+from monitoring import api, archive_views, drift_api, experiment_api
 
 urlpatterns = [
     path(
@@ -43,6 +43,11 @@ urlpatterns = [
         "models/<str:model>/deployments/<slug:deployment>/shadow",
         drift_api.ShadowApi.as_view(),
         name="deployment-shadow",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/archive",
+        archive_views.DeploymentArchiveApi.as_view(),
+        name="deployment-archive",
     ),
     path(
         "models/<str:model>/deployments/<slug:deployment>/experiments",

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from monitoring import drift_views, experiment_views, views
+from monitoring import archive_views, drift_views, experiment_views, views
 
 app_name = "monitoring"
 
@@ -14,6 +14,11 @@ urlpatterns = [
     path("<str:model>/<slug:deployment>/", views.deployment_page, name="deployment"),
     path("<str:model>/<slug:deployment>/charts", views.deployment_charts, name="deployment-charts"),
     path("<str:model>/<slug:deployment>/slo", views.slo_edit, name="slo-edit"),
+    path(
+        "<str:model>/<slug:deployment>/archive",
+        archive_views.deployment_archive,
+        name="deployment-archive",
+    ),
     path("feedback/", drift_views.feedback_bulk, name="feedback-bulk"),
     path("<str:model>/<slug:deployment>/drift/", drift_views.drift_page, name="drift"),
     path("<str:model>/<slug:deployment>/drift/run", drift_views.drift_run, name="drift-run"),

@@ -18,6 +18,7 @@ from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
 from serving import deploy, selectors
 from serving.governance import MIN_OVERRIDE_REASON
 from serving.history import rollback_preview
+from serving.rollout_api import WAIT_DESCRIPTION, WAITED_RESPONSES, WaitInput, rollout_answer
 
 
 class EventOut(serializers.Serializer):
@@ -83,9 +84,32 @@ def _actor(request):
 class DeploymentListApi(APIView):
     permission_classes = [CanRead]
 
-    @extend_schema(responses=DeploymentOut(many=True), summary="List deployments")
+    class CreateIn(serializers.Serializer):
+        name = serializers.SlugField(max_length=63)
+
+    @extend_schema(responses=DeploymentOut(many=True), summary="List deployments (not archived)")
     def get(self, request, model: str | None = None):
         return Response(DeploymentOut(selectors.deployment_list(model_name=model), many=True).data)
+
+    @extend_schema(
+        request=CreateIn,
+        responses={201: DeploymentOut},
+        summary="Create an empty deployment (or revive an archived one); it serves nothing yet",
+    )
+    def post(self, request, model: str | None = None):
+        user, principal = _actor(request)
+        if model is None or not actor_can(user, principal, "deploy", model_name=model):
+            raise PermissionDenied("creating a deployment needs the deploy scope on its model")
+        data = self.CreateIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        created = deploy.deployment_create(
+            model_name=model,
+            deployment_name=data.validated_data["name"],
+            actor=user,
+            principal=principal,
+            ip=request_ip(request),
+        )
+        return Response(DeploymentOut(created).data, status=status.HTTP_201_CREATED)
 
 
 class DeploymentDetailApi(APIView):
@@ -129,20 +153,25 @@ class DeploymentDetailApi(APIView):
 class DeployApi(APIView):
     permission_classes = [CanDeploy]
 
-    class DeployInput(serializers.Serializer):
+    class DeployInput(WaitInput):
         version = serializers.IntegerField(min_value=1)
         reason = serializers.CharField(required=False, allow_blank=True, default="")
         override = serializers.BooleanField(required=False, default=False)
+        create = serializers.BooleanField(
+            required=False,
+            default=True,
+            help_text="Create the deployment when missing; false refuses an unknown name (404).",
+        )
 
     @extend_schema(
         request=DeployInput,
-        responses={201: EventOut},
+        responses={201: EventOut, **WAITED_RESPONSES},
         summary="Deploy a version (100% of traffic)",
         description=(
             "The version needs a passed validation run. `override: true` bypasses that gate: it "
             "needs the admin scope (403 otherwise) and a written `reason` of at least "
             f"{MIN_OVERRIDE_REASON} characters (400 otherwise); the event and the audit log "
-            "record it."
+            "record it." + WAIT_DESCRIPTION
         ),
     )
     def post(self, request, model: str, deployment: str):
@@ -159,20 +188,23 @@ class DeployApi(APIView):
             ip=request_ip(request),
             reason=data.validated_data["reason"],
             override=data.validated_data["override"],
+            create=data.validated_data["create"],
         )
-        return Response(EventOut(event).data, status=status.HTTP_201_CREATED)
+        return rollout_answer(
+            EventOut(event).data, deployment=event.deployment, waiting=data.validated_data
+        )
 
 
 class RollbackApi(APIView):
     permission_classes = [CanDeploy]
 
-    class RollbackInput(serializers.Serializer):
+    class RollbackInput(WaitInput):
         reason = serializers.CharField()
         to_event = serializers.IntegerField(required=False, allow_null=True, default=None)
 
     @extend_schema(
         request=RollbackInput,
-        responses={201: EventOut},
+        responses={201: EventOut, **WAITED_RESPONSES},
         summary="Step back to the previous state, or restore the state an event left",
         description=(
             "Without `to_event`: the state before the event that produced the current one, "
@@ -180,6 +212,7 @@ class RollbackApi(APIView):
             "never forward (the deployment's `rollback_to` shows where it goes). With `to_event`: "
             "the state that event left. The new event's `restored_event` is the event that first "
             "put the restored state in place. 409 when there is no earlier state."
+            + WAIT_DESCRIPTION
         ),
     )
     def post(self, request, model: str, deployment: str):
@@ -195,7 +228,9 @@ class RollbackApi(APIView):
             reason=data.validated_data["reason"],
             to_event_id=data.validated_data["to_event"],
         )
-        return Response(EventOut(event).data, status=status.HTTP_201_CREATED)
+        return rollout_answer(
+            EventOut(event).data, deployment=event.deployment, waiting=data.validated_data
+        )
 
 
 class StateAtApi(APIView):

@@ -15,6 +15,7 @@ class EventKind(models.TextChoices):
     CONFIG_CHANGED = "config_changed", "Configuration changed"
     ROLLED_BACK = "rolled_back", "Rolled back"
     AUTO_ROLLED_BACK = "auto_rolled_back", "Auto-rolled back"
+    ARCHIVED = "archived", "Archived"
 
 
 PRODUCTION = "production"

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils import timezone
 
 from accounts.audit import audit_record
 from accounts.errors import Conflict, InvalidInput, NotFound
@@ -71,8 +73,17 @@ def _lock_deployment(model_name: str, deployment_name: str, *, create: bool) -> 
     )
     if deployment is None:
         if not create:
-            raise NotFound(f"deployment {model_name}/{deployment_name} does not exist")
+            raise NotFound(
+                f"deployment {model_name}/{deployment_name} does not exist; "
+                "create it first (a new deployment is an explicit action)"
+            )
         deployment = Deployment.objects.create(model=model, name=deployment_name)
+    elif deployment.archived_at is not None:
+        raise Conflict(
+            f"deployment {model_name}/{deployment_name} is archived; create it again to reuse "
+            "the name",
+            code="archived",
+        )
     return deployment
 
 
@@ -142,13 +153,15 @@ def deployment_deploy(
     ip: str | None = None,
     reason: str = "",
     override: bool = False,
+    create: bool = True,
 ) -> DeploymentEvent:
-    """Send 100% of a deployment's traffic to one version (creating the deployment if new).
+    """Send 100% of a deployment's traffic to one version. A missing deployment is created only
+    with `create` (the console never does: a typo there must not start a live deployment).
 
     An override (no passed validation needed) takes an admin and a written reason."""
     if override:
         reason = override_authorize(actor=actor, principal=principal, reason=reason)
-    deployment = _lock_deployment(model_name, deployment_name, create=True)
+    deployment = _lock_deployment(model_name, deployment_name, create=create)
     version = ModelVersion.objects.filter(model=deployment.model, number=version_number).first()
     if version is None:
         raise NotFound(f"{model_name} has no version {version_number}")
@@ -209,6 +222,67 @@ def deployment_rollback(
         after=target,
         restored_event=restored,
         metrics=metrics or {},
+    )
+
+
+@transaction.atomic
+def deployment_create(
+    *, model_name: str, deployment_name: str, actor, principal=None, ip: str | None = None
+) -> Deployment:
+    """Create an empty deployment (serving nothing until a deploy), or revive an archived one."""
+    model = RegisteredModel.objects.filter(name=model_name).first()
+    if model is None:
+        raise NotFound(f"model {model_name!r} does not exist")
+    deployment = (
+        Deployment.objects.select_for_update().filter(model=model, name=deployment_name).first()
+    )
+    if deployment is not None and deployment.archived_at is None:
+        raise Conflict(f"deployment {deployment} already exists", code="exists")
+    revived = deployment is not None
+    if deployment is None:
+        deployment = Deployment(model=model, name=deployment_name)
+        try:
+            deployment.full_clean(exclude=["model"], validate_constraints=False)
+        except ValidationError:
+            raise InvalidInput(
+                f"{deployment_name!r} is not a valid deployment name: use lower-case letters, "
+                "digits, '-' and '_' (e.g. staging, canary-eu)"
+            ) from None
+    deployment.archived_at = None
+    deployment.save()
+    audit_record(
+        actor=actor,
+        principal=principal,
+        action="deployment.revived" if revived else "deployment.created",
+        target=f"deployment:{deployment}",
+        after={"name": deployment.name, "variants": []},
+        ip=ip,
+    )
+    return deployment
+
+
+@transaction.atomic
+def deployment_archive(
+    *, deployment: Deployment, actor, reason: str, principal=None, ip: str | None = None
+) -> DeploymentEvent:
+    """Retire a deployment: detach its versions, hide it from lists and routing (history kept).
+    Callers decide that it takes no traffic (monitoring.archiving checks the recent requests)."""
+    if not reason.strip():
+        raise InvalidInput("archiving a deployment needs a reason")
+    deployment = _lock_deployment(deployment.model.name, deployment.name, create=False)
+    before = _variants_state(deployment)
+    deployment.variants.all().delete()
+    deployment.archived_at = timezone.now()
+    deployment.save(update_fields=["archived_at", "updated_at"])
+    return _record(
+        deployment,
+        kind=EventKind.ARCHIVED,
+        actor=actor,
+        principal=principal,
+        ip=ip,
+        reason=reason,
+        before=before,
+        after=[],
     )
 
 

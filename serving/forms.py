@@ -6,12 +6,31 @@ from serving.models import Deployment
 
 
 class DeployForm(forms.Form):
-    deployment = forms.SlugField(
-        initial="production", max_length=63, help_text="production, staging, or any name"
+    """Deploy to an existing deployment, picked from a list: a typo cannot create a new one."""
+
+    deployment = forms.ChoiceField(
+        help_text="Create a new deployment first if it is not listed.",
+        error_messages={
+            "invalid_choice": "%(value)s is not a deployment of this model; create it first."
+        },
     )
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override = forms.BooleanField(
         required=False, help_text="Admins only: deploy despite the promotion gate"
+    )
+
+
+def deploy_form(names: list[str], data=None) -> DeployForm:
+    form = DeployForm(data, initial={"deployment": "production" if "production" in names else ""})
+    form.fields["deployment"].choices = [(n, n) for n in names]
+    return form
+
+
+class DeploymentCreateForm(forms.Form):
+    name = forms.SlugField(
+        max_length=63,
+        label="New deployment",
+        help_text="Lower-case letters, digits, '-' and '_'; it serves nothing until a deploy.",
     )
 
 

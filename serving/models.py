@@ -34,6 +34,9 @@ class Deployment(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    archived_at = models.DateTimeField(
+        null=True, blank=True, help_text="Set once it took no traffic and was archived."
+    )
 
     class Meta:
         constraints = [

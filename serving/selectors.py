@@ -6,15 +6,31 @@ from accounts.errors import NotFound
 from serving.models import Deployment, DeploymentEvent
 
 
-def deployment_list(*, model_name: str | None = None):
+def deployment_list(*, model_name: str | None = None, include_archived: bool = False):
     qs = Deployment.objects.select_related("model").prefetch_related("variants__version")
     if model_name is not None:
         qs = qs.filter(model__name=model_name)
+    if not include_archived:
+        qs = qs.filter(archived_at__isnull=True)
     return qs
 
 
+def deployment_names(model) -> list[str]:
+    """The live deployments of a model, for the deploy picker."""
+    return list(
+        Deployment.objects.filter(model=model, archived_at__isnull=True)
+        .order_by("name")
+        .values_list("name", flat=True)
+    )
+
+
 def deployment_get(model_name: str, deployment_name: str) -> Deployment:
-    deployment = deployment_list().filter(model__name=model_name, name=deployment_name).first()
+    """A deployment by name, archived ones included (their history stays readable)."""
+    deployment = (
+        deployment_list(include_archived=True)
+        .filter(model__name=model_name, name=deployment_name)
+        .first()
+    )
     if deployment is None:
         raise NotFound(f"deployment {model_name}/{deployment_name} does not exist")
     return deployment

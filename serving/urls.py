@@ -12,6 +12,7 @@ urlpatterns = [
     path("<str:model>/<slug:deployment>/rollback", views.rollback, name="deployment-rollback"),
     path("<str:model>/<slug:deployment>/configure", views.configure, name="deployment-configure"),
     path("deploy/<str:model>/v<int:number>", views.deploy_version, name="version-deploy"),
+    path("create/<str:model>", views.deployment_create, name="deployment-create"),
     path(
         "<str:model>/<slug:deployment>/traffic",
         traffic_views.set_traffic,

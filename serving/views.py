@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
-from serving.forms import ConfigForm, DeployForm, RollbackForm, StateAtForm
+from serving.forms import ConfigForm, DeploymentCreateForm, RollbackForm, StateAtForm, deploy_form
 from serving.history import rollback_preview
 from serving.pool import get_pool
 
@@ -69,7 +71,7 @@ def _service_call(request, fn, **kwargs):
 @role_required("deploy")
 def deploy_version(request, model: str, number: int):
     version = _found(registry_selectors.version_get, model, number)
-    form = DeployForm(request.POST)
+    form = deploy_form(selectors.deployment_names(version.model), request.POST)
     if not form.is_valid():
         messages.error(request, f"Deploy failed: {form.errors.as_text()}")
         return redirect("registry:version-detail", model, number)
@@ -83,10 +85,28 @@ def deploy_version(request, model: str, number: int):
         version_number=version.number,
         reason=form.cleaned_data["reason"],
         override=override,
+        create=False,
     ):
         messages.success(request, f"Deployed {model} v{number} to {name}.")
         return redirect("serving:deployment-detail", model, name)
     return redirect("registry:version-detail", model, number)
+
+
+@require_POST
+@role_required("deploy")
+def deployment_create(request, model: str):
+    """Create an empty deployment (the explicit action), then back to the page that asked."""
+    form = DeploymentCreateForm(request.POST)
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}):
+        back = reverse("serving:deployment-list")
+    if not form.is_valid():
+        messages.error(request, f"Not created: {form.errors['name'].as_text()}")
+    else:
+        name = form.cleaned_data["name"]
+        if _service_call(request, deploy.deployment_create, model_name=model, deployment_name=name):
+            messages.success(request, f"Created {model}/{name}; it serves nothing yet.")
+    return redirect(back)
 
 
 @require_POST

@@ -5,8 +5,8 @@ from django import template
 from accounts.errors import Conflict
 from accounts.permissions import actor_can
 from serving.deploy import check_promotable
-from serving.forms import DeployForm
-from serving.selectors import deployments_of_version
+from serving.forms import DeploymentCreateForm, deploy_form
+from serving.selectors import deployment_names, deployments_of_version
 from serving.validation.runs import NOT_VALIDATABLE, validation_runs_of
 
 register = template.Library()
@@ -34,7 +34,9 @@ def version_actions(context, version):
     return {
         "version": version,
         "deployments": deployments_of_version(version),
-        "form": DeployForm(),
+        "form": deploy_form(deployment_names(version.model)),
+        "create_form": DeploymentCreateForm(),
+        "request_path": request.get_full_path(),
         "can_deploy": actor_can(request.user, None, "deploy", model_name=version.model.name),
         "is_admin": actor_can(request.user, None, "admin"),
         "csrf_token": context.get("csrf_token"),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from serving.deploy import deployment_deploy
+from serving.deploy import deployment_create, deployment_deploy
 from serving.models import Deployment, DeploymentEvent
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +48,7 @@ def test_a_viewer_cannot_deploy_or_roll_back(client, churn, bob, alice):
 
 
 def test_a_deployer_deploys_and_rolls_back_from_the_console(client, churn, alice):
+    deployment_create(model_name="churn", deployment_name="production", actor=alice)
     client.force_login(alice)
     for number in (1, 2):
         response = client.post(
