@@ -90,7 +90,22 @@ TEMPLATES = [
 # serving threads and the embedded worker do not trip over "database is locked".
 DATABASE_URL = envstr("DATABASE_URL")
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60)}
+    # A bounded pool per process: a request returns its connection when it ends, so threads a
+    # threaded server retires (granian: after 30 s idle) leave nothing open behind them, and a
+    # process never holds more than MODELGATE_DB_POOL_MAX connections. 0 = no pool, close per
+    # request (for a pooler such as PgBouncer in front of PostgreSQL).
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0)}
+    DB_POOL_MAX = envint("MODELGATE_DB_POOL_MAX", 10)
+    if DB_POOL_MAX > 0 and DATABASES["default"]["ENGINE"].endswith("postgresql"):
+        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+            "min_size": min(envint("MODELGATE_DB_POOL_MIN", 1), DB_POOL_MAX),
+            "max_size": DB_POOL_MAX,
+            # A request waits this long for a free connection, then fails (500), never queues
+            # without bound.
+            "timeout": envfloat("MODELGATE_DB_POOL_TIMEOUT", 10.0),
+            "max_idle": envfloat("MODELGATE_DB_POOL_MAX_IDLE", 300.0),
+            "max_lifetime": 3600.0,
+        }
 else:
     DATABASES = {
         "default": {

@@ -25,9 +25,14 @@ CACHES["default"]["KEY_PREFIX"] = os.environ["MODELGATE_CACHE_PREFIX"]  # noqa: 
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not :memory:, so that server processes started by live tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405
-elif os.environ.get("MODELGATE_TEST_DB_NAME"):
-    # Lets two suites share one PostgreSQL server without dropping each other's test database.
-    DATABASES["default"]["TEST"] = {"NAME": os.environ["MODELGATE_TEST_DB_NAME"]}  # noqa: F405
+else:
+    # The test process keeps one connection per thread, as before the pool: its helper threads
+    # end without handing connections back. Servers that live tests start run the real pool.
+    DATABASES["default"].get("OPTIONS", {}).pop("pool", None)  # noqa: F405
+    DATABASES["default"]["CONN_MAX_AGE"] = 60  # noqa: F405
+    if os.environ.get("MODELGATE_TEST_DB_NAME"):
+        # Lets two suites share one PostgreSQL server without dropping each other's test database.
+        DATABASES["default"]["TEST"] = {"NAME": os.environ["MODELGATE_TEST_DB_NAME"]}  # noqa: F405
 # Write keys' last-used time after the response, in the test's own database connection.
 MODELGATE_API_KEY_LAST_USED_ASYNC = False
 # Events stay in memory unless a test wires a sink; no background thread writes the test DB.
