@@ -1,4 +1,4 @@
-"""Console pages that compose the apps: the home dashboard and the health probes."""
+"""Console pages that compose the apps: the overview (home) and the health probes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
 from console import health
+from monitoring.overview import overview_rows
 from monitoring.selectors import alerts_open
 from registry import selectors as registry_selectors
 
@@ -33,7 +34,15 @@ def readyz(request):
 
 @login_required
 def dashboard(request):
+    """Every deployment (what serves, how it does, what changed last), then every model."""
+    rows = overview_rows()
+    serving: dict[int, list] = {}
+    for row in rows:
+        versions = ", ".join(f"v{v.version.number}" for v in row.variants)
+        if versions:
+            serving.setdefault(row.deployment.model_id, []).append((row.deployment.name, versions))
     models = registry_selectors.model_list_with_latest()
-    return render(
-        request, "console/dashboard.html", {"models": models, "alerts": alerts_open()[:20]}
-    )
+    for model in models:
+        model.serving = serving.get(model.pk, [])
+    context = {"rows": rows, "models": models, "alerts": alerts_open()[:20]}
+    return render(request, "console/dashboard.html", context)
