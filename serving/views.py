@@ -29,7 +29,9 @@ def _found(fn, *args):
 @role_required("read")
 def deployment_list(request):
     return render(
-        request, "serving/deployment_list.html", {"deployments": selectors.deployment_list()}
+        request,
+        "serving/deployment_list.html",
+        {"deployments": selectors.deployment_list_with_last_change()},
     )
 
 
@@ -50,6 +52,10 @@ def deployment_detail(request, model: str, deployment: str):
             "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
             "config_form": ConfigForm(instance=obj),
             "rollback_target": rollback_preview(obj),
+            "traffic_versions": registry_selectors.version_list(obj.model).exclude(
+                state="archived"
+            ),
+            "is_admin": actor_can(request.user, None, "admin"),
             "current_state": [v.state() for v in obj.variants.all()],
             "state_form": state_form,
             "state_at": state_at,

@@ -128,7 +128,7 @@ def test_the_api_changes_traffic_for_a_deployer_only(client, production, alice, 
 def test_the_console_form_changes_traffic(client, production, alice):
     client.force_login(alice)
     page = client.get("/deployments/churn/production/")
-    assert 'value="v1:100:primary"' in page.content.decode()
+    assert '<option value="1" selected>v1 (validated)</option>' in page.content.decode()
     response = client.post(
         "/deployments/churn/production/traffic",
         {"split": "v1:90:primary, v2:10:candidate", "reason": "canary"},
