@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from tests.support.clock import clock  # noqa: F401 - the controlled clock, for every test
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 

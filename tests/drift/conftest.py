@@ -20,6 +20,12 @@ from tests.serving.conftest import (  # noqa: F401 - fixtures re-exported for th
 )
 
 
+@pytest.fixture(autouse=True)
+def _controlled_clock(clock):
+    """Windows (minute rollups, SLO spans, drift windows) never straddle a real boundary."""
+    return clock
+
+
 @pytest.fixture
 def production(churn, alice):  # noqa: F811
     """churn v1 deployed to production (not loaded into a pool)."""
@@ -51,8 +57,9 @@ def split(production, alice):
 
 
 @pytest.fixture
-def log_rows(make_event):  # noqa: F811
-    """Ingest one logged request per input row for a deployment; returns the request ids."""
+def log_rows(make_event, clock):  # noqa: F811
+    """Ingest one logged request per input row for a deployment, then let a second pass (the
+    checks run after the traffic, not at its very instant); returns the request ids."""
     from monitoring.ingest import ingest_events
 
     def _log(deployment, rows, *, version=1, variant="primary", outputs=None, at=None, **extra):
@@ -72,6 +79,7 @@ def log_rows(make_event):  # noqa: F811
             events.append(event)
             ids.append(event.request_id or event.prediction_ids[0].rsplit("-", 1)[0])
         ingest_events(events)
+        clock.shift(1)
         return ids
 
     return _log

@@ -20,6 +20,12 @@ _ids = itertools.count(1)
 
 
 @pytest.fixture(autouse=True)
+def _controlled_clock(clock):
+    """Windows (minute rollups, SLO spans, drift windows) never straddle a real boundary."""
+    return clock
+
+
+@pytest.fixture(autouse=True)
 def _monitoring_urls(settings):
     settings.ROOT_URLCONF = "tests.monitoring.urls"
 

@@ -65,15 +65,3 @@ def test_it_serves_an_allowed_network(client, settings):
     settings.MODELGATE_METRICS_ALLOW_IPS = "10.0.0.0/8"
     assert client.get("/metrics", REMOTE_ADDR="10.1.2.3").status_code == 200
     assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == 403
-
-
-def test_observe_costs_a_few_microseconds(make_event):
-    import time
-
-    event = make_event(model="speed")
-    telemetry.observe(event)
-    started = time.perf_counter()
-    for _ in range(20_000):
-        telemetry.observe(event)
-    per_call_us = (time.perf_counter() - started) / 20_000 * 1e6
-    assert per_call_us < 15, per_call_us

@@ -138,14 +138,12 @@ def test_sigterm_refuses_new_connections_and_drains_accepted_predictions(server,
         held = sum(not call.done() for call in calls)
         answers = [call.result() for call in calls]
     exit_code = server.proc.wait(DRAIN_SECONDS)
-    stopped_after = time.monotonic() - signalled
 
     assert held == IN_FLIGHT  # refused new connections while all of them were still queued
     assert [status for status, *_ in answers] == [200] * IN_FLIGHT, answers
     assert all(len(body["predictions"]) == 1 for _, body, *_ in answers)
     assert min(at for *_, at in answers) > signalled
     assert exit_code == 0, server.output()
-    assert stopped_after < DRAIN_SECONDS
     assert _refuses_connections(server.port)
     # The drain ran in the worker and flushed the answered predictions' events on its way out.
     assert "serving pool drained" in server.output()

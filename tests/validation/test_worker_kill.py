@@ -10,7 +10,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -132,10 +132,8 @@ def test_a_sigtermed_worker_finishes_the_running_suite_before_it_exits(worker, v
     policy_update(model=version.model, changes={"load_seconds": 3.0}, actor=alice)
     run = validation_start(version=version, actor=alice)
     _wait(lambda: _in_load_check(run), 60, worker)
-    signalled = time.monotonic()
     worker.send_signal(signal.SIGTERM)  # the main process only, as Kubernetes stops a pod
     exit_code = worker.wait(30)
-    stopped_after = time.monotonic() - signalled
 
     run.refresh_from_db()
     log = worker.log.read_text()
@@ -146,24 +144,25 @@ def test_a_sigtermed_worker_finishes_the_running_suite_before_it_exits(worker, v
     assert run.status == "passed", (run.error, run.log)
     assert run.attempts == 1  # finished where it was, not re-queued and restarted
     assert [c["check"] for c in run.checks] == CHECK_NAMES  # the whole suite, load included
-    assert stopped_after >= 2.0  # it waited for the 3 s load check rather than cutting it short
     version.refresh_from_db()
     assert version.state == "validated"
 
 
-def test_a_killed_worker_leaves_the_run_error_not_running(worker, version, alice):
+def test_a_killed_worker_leaves_the_run_error_not_running(worker, version, alice, time_machine):
     policy_update(model=version.model, changes={"load_seconds": 60.0}, actor=alice)
     run = validation_start(version=version, actor=alice)
     _wait(lambda: _in_load_check(run), 60, worker)
     os.killpg(worker.pid, signal.SIGKILL)  # the main process and its pool child, no goodbye
     worker.wait(10)
+    # The worker is gone, so only this process's clock matters now: hold it, then move it.
+    time_machine.move_to(datetime.now(UTC), tick=False)
 
     # While the heartbeat is fresh the sweeper leaves the run alone...
     assert work_sweep(older_than=timedelta(seconds=30))["validation_runs"] == []
     assert ValidationRun.objects.get(pk=run.pk).status == "running"
-    time.sleep(1.5)
+    time_machine.shift(31)
     # ...once it is older than the stale bound, the run is given up as an error.
-    swept = work_sweep(older_than=timedelta(seconds=1))
+    swept = work_sweep(older_than=timedelta(seconds=30))
     assert swept["validation_runs"] == [run.pk]
     run.refresh_from_db()
     assert run.status == "error" and "stopped heartbeating" in run.error
