@@ -21,7 +21,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.core.signals import request_finished
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, reset_queries
 from django.utils import timezone
 
 from accounts.constants import (
@@ -288,6 +288,17 @@ def _resolve(raw: str | None) -> _Entry | None:
     return entry
 
 
+def presented_prefix(raw: str | None) -> str:
+    """The prefix of a refused key when it names a stored key (revoked, expired, wrong secret),
+    else ""; read from the entry that authentication just cached, so no query."""
+    parsed = parse_key(raw)
+    if parsed is None:
+        return ""
+    with _lock:
+        entry = _entries.get(parsed.prefix)
+    return parsed.prefix if entry is not None and entry.hashed_secret != _DUMMY_HASH else ""
+
+
 def authenticate_key(raw: str | None) -> KeyPrincipal | None:
     """The principal of a valid, unrevoked, unexpired key; None otherwise."""
     entry = _resolve(raw)
@@ -356,6 +367,7 @@ def _writer_loop() -> None:
             flush_last_used()
         finally:
             connection.close()
+            reset_queries()  # with DEBUG on, this thread's query log is never reset otherwise
 
 
 def _ensure_writer() -> None:

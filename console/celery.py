@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from celery import Celery
+from celery import Celery, signals
 from kombu import Queue
 
 from console import devenv
@@ -47,6 +47,15 @@ def _configure_embedded_broker() -> None:
         from kombu.transport import sqlalchemy as kombu_sqlalchemy
 
         kombu_sqlalchemy.Transport.polling_interval = settings.CELERY_BROKER_POLLING_INTERVAL
+
+
+@signals.task_postrun.connect
+def _forget_debug_queries(**kwargs) -> None:
+    """With DEBUG on (`make run`), Django logs every query a task runs and only a web request
+    resets the log: a long-lived worker would keep up to 9,000 of them per thread."""
+    from django.db import reset_queries
+
+    reset_queries()
 
 
 # Every periodic schedule is declared in one place: monitoring/schedule.py.

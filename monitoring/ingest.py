@@ -18,12 +18,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import orjson
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 
 from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import EDGES_MS, N_BUCKETS
 from monitoring.models import BUCKET_FIELDS, KeyRollup, MetricRollup, PredictionLog, SloPolicy
 from serving.events import STREAM_KEY, PredictionEvent
+from serving.refusals import REFUSED_STATUSES
 
 logger = logging.getLogger(__name__)
 
@@ -179,21 +180,25 @@ def _aggregate(events: Iterable[PredictionEvent]) -> tuple[dict, dict]:
     n_metric, n_key = 6 + N_BUCKETS, 3 + N_BUCKETS
     for e in events:
         tick = int(e.ts // TEN_SECONDS) * TEN_SECONDS
-        is_error = 1 if e.status >= 400 else 0
+        # A refused call (401, 403, 429) never reached a version: it is neither traffic nor an
+        # error of the deployment, only a per-key (or, without a known key, anonymous) count.
+        refused = e.status in REFUSED_STATUSES
+        is_error = 1 if e.status >= 400 and not refused else 0
         bucket = bisect_left(EDGES_MS, e.latency_ms)
-        mkey = (e.deployment_id, tick, e.version, e.variant)
-        m = metrics.get(mkey)
-        if m is None:
-            m = metrics[mkey] = [0] * n_metric
-            m[2] = 0.0
-        m[0] += 1
-        m[1] += is_error
-        m[2] += e.latency_ms
-        m[3] += e.batch_size
-        m[4] += e.rows
-        m[5] += 1 if e.cache_hit else 0
-        m[6 + bucket] += 1
-        if e.key_prefix:
+        if not refused:
+            mkey = (e.deployment_id, tick, e.version, e.variant)
+            m = metrics.get(mkey)
+            if m is None:
+                m = metrics[mkey] = [0] * n_metric
+                m[2] = 0.0
+            m[0] += 1
+            m[1] += is_error
+            m[2] += e.latency_ms
+            m[3] += e.batch_size
+            m[4] += e.rows
+            m[5] += 1 if e.cache_hit else 0
+            m[6 + bucket] += 1
+        if e.key_prefix or refused:
             kkey = (e.key_prefix, tick, e.model, e.deployment, e.status)
             k = keys.get(kkey)
             if k is None:
@@ -289,11 +294,28 @@ def ingest_events(events: Sequence[PredictionEvent]) -> IngestResult:
 
 
 # -- sinks and the Redis stream ----------------------------------------------------------------
+def _release_thread_connection() -> None:
+    """Free what the flush thread's connection accumulates between batches (issue 15).
+
+    With DEBUG on (`make run`), Django logs every query of this thread with its parameters
+    interpolated: up to 9,000 multi-row INSERTs of ~100 kB each, never reset because no
+    request_started signal reaches a background thread. That was the embedded serving process's
+    steady growth. sqlite3 also caches up to 128 prepared statements per connection, and every
+    batch size is a new multi-row statement text; closing the connection (reopened on the next
+    flush, about once a second) keeps that cache from filling with them."""
+    reset_queries()
+    connection.close()
+
+
 def database_sink():
     """Factory for MODELGATE_EVENT_SINK in embedded mode: the flush thread ingests directly."""
 
     def sink(batch: list[PredictionEvent]) -> None:
-        ingest_events(batch)
+        try:
+            ingest_events(batch)
+        finally:
+            if not connection.in_atomic_block:  # never inside a caller's transaction (tests)
+                _release_thread_connection()
 
     return sink
 

@@ -21,6 +21,7 @@ from monitoring.constants import (
 from monitoring.histograms import N_BUCKETS, merge, percentiles
 from monitoring.models import BUCKET_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog
 from serving.models import DeploymentEvent
+from serving.refusals import REFUSED_STATUSES
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,12 @@ def key_metrics(*, key_prefix: str, window: Window) -> dict:
         ("model", "deployment", "status", "count", "errors", "latency_sum_ms"),
     )
     grouped = _series(rows, 3, 3, window)
-    series, overall = [], []
+    series, overall, refused = [], [], []
     for (model, deployment, status), steps in sorted(grouped.items()):
         points, totals = _points(steps, window, metric=False)
+        if status in REFUSED_STATUSES:
+            # Refusals are no calls served: kept out of the totals and percentiles.
+            refused.append((status, totals["requests"]))
         series.append(
             {
                 "model": model,
@@ -270,13 +274,15 @@ def key_metrics(*, key_prefix: str, window: Window) -> dict:
                 "totals": totals,
             }
         )
-        overall.extend(steps.values())
+        if status not in REFUSED_STATUSES:
+            overall.extend(steps.values())
     merged = [sum(col) for col in zip(*overall, strict=True)] if overall else [0] * (3 + N_BUCKETS)
     span = max((window.end - window.start).total_seconds(), 1.0)
     return {
         "window": window.as_dict(),
         "series": series,
         "totals": _summary(merged, span, metric=False),
+        "refused": _refusal_counts(refused),
     }
 
 
@@ -351,9 +357,40 @@ def deployment_events_in(deployment, window: Window):
 
 
 def recent_errors(*, key_prefix: str, limit: int = 20):
-    return PredictionLog.objects.filter(key_prefix=key_prefix, status__gte=400).order_by("-ts")[
-        :limit
-    ]
+    """A key's latest failed calls; refusals (401, 403, 429) are listed apart."""
+    return (
+        PredictionLog.objects.filter(key_prefix=key_prefix, status__gte=400)
+        .exclude(status__in=REFUSED_STATUSES)
+        .order_by("-ts")[:limit]
+    )
+
+
+def recent_refusals(*, key_prefix: str, limit: int = 10):
+    """A key's latest refused calls (401, 403, 429), newest first; `error` says why."""
+    return PredictionLog.objects.filter(
+        key_prefix=key_prefix, status__in=REFUSED_STATUSES
+    ).order_by("-ts")[:limit]
+
+
+def _refusal_counts(rows) -> dict:
+    by_status = {status: 0 for status in sorted(REFUSED_STATUSES)}
+    for status, count in rows:
+        by_status[status] += count
+    return {"total": sum(by_status.values()), "by_status": by_status}
+
+
+def deployment_refusals(*, model: str, deployment: str, window: Window) -> dict:
+    """Calls to a deployment refused in `window` (every key, and calls without a valid key),
+    by status: {"total": n, "by_status": {401: n, 403: n, 429: n}}."""
+    rows = KeyRollup.objects.filter(
+        model=model,
+        deployment=deployment,
+        status__in=REFUSED_STATUSES,
+        resolution=window.resolution,
+        bucket_start__gte=_floor(window.start, window.resolution),
+        bucket_start__lt=window.end,
+    ).values_list("status", "count")
+    return _refusal_counts(rows)
 
 
 def alerts_open():

@@ -51,6 +51,9 @@ def _deployment_charts(deployment, window) -> dict:
     return {
         "metrics": metrics,
         "now": selectors.deployment_rate_now(deployment_id=deployment.pk),
+        "refused": selectors.deployment_refusals(
+            model=deployment.model.name, deployment=deployment.name, window=window
+        ),
         "window": window,
         "figures": [
             (name, title, mark_safe(figs[name]))  # noqa: S308 - escaped JSON
@@ -158,6 +161,7 @@ def _key_context(request, key_id: int) -> tuple[dict, int]:
                     for name in ("calls", "latency")
                 ],
                 "recent_errors": selectors.recent_errors(key_prefix=key.prefix),
+                "recent_refusals": selectors.recent_refusals(key_prefix=key.prefix),
             }
         )
     return context, 400 if error else 200

@@ -18,12 +18,13 @@ import time
 from django.conf import settings
 
 from accounts.errors import ServiceError
-from accounts.keys import authenticate_key, key_from_headers
+from accounts.keys import authenticate_key, key_from_headers, presented_prefix
 from serving import inference
 from serving.constants import PRODUCTION
 from serving.limits import check_rate, retry_after
 from serving.pool import get_pool
 from serving.protocols import jsonio, native, oip, tfserving
+from serving.refusals import publish_refusal
 from serving.replies import JSON, ProtocolError, Reply
 
 logger = logging.getLogger(__name__)
@@ -107,22 +108,58 @@ def _require(method: str, allowed: str) -> None:
 
 
 # -- authentication and limits ------------------------------------------------------------------
-def _authenticate(environ: dict, model: str):
+def _authenticate(environ: dict, model: str, protocol: str = "grpc", deployment: str | None = None):
+    """(principal, RateLimit headers) of an allowed call; a refusal is counted, then raised."""
+    try:
+        return _check_key(environ, model)
+    except _Refused as refused:
+        publish_refusal(
+            protocol=protocol,
+            model=model,
+            deployment=deployment,
+            key_prefix=refused.key_prefix,
+            status=refused.error.status,
+            reason=refused.reason,
+            message=refused.error.message,
+        )
+        raise refused.error from None
+
+
+class _Refused(Exception):  # noqa: N818 - internal: carries the ProtocolError and who was refused
+    def __init__(self, error: ProtocolError, reason: str, key_prefix: str = ""):
+        self.error, self.reason, self.key_prefix = error, reason, key_prefix
+
+
+def _check_key(environ: dict, model: str):
     raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
     if raw is None:
-        raise ProtocolError(
-            401,
-            "an API key is required (Authorization: Bearer <key> or X-API-Key)",
-            "not_authenticated",
-            [("WWW-Authenticate", "Bearer")],
+        raise _Refused(
+            ProtocolError(
+                401,
+                "an API key is required (Authorization: Bearer <key> or X-API-Key)",
+                "not_authenticated",
+                [("WWW-Authenticate", "Bearer")],
+            ),
+            "missing_key",
         )
     principal = authenticate_key(raw)
     if principal is None:
-        raise ProtocolError(
-            401, "invalid or expired API key", "not_authenticated", [("WWW-Authenticate", "Bearer")]
+        raise _Refused(
+            ProtocolError(
+                401,
+                "invalid or expired API key",
+                "not_authenticated",
+                [("WWW-Authenticate", "Bearer")],
+            ),
+            "invalid_key",
+            presented_prefix(raw),
         )
     if not principal.allows_predict(model):
-        raise ProtocolError(403, f"this key may not call model {model!r}", "permission_denied")
+        raise _Refused(
+            ProtocolError(403, f"this key may not call model {model!r}", "permission_denied"),
+            "scope",
+            principal.prefix,
+        )
     decision = check_rate(principal)
     headers = decision.headers() if decision is not None else []
     if decision is not None and not decision.allowed:
@@ -132,8 +169,12 @@ def _authenticate(environ: dict, model: str):
             if decision.code == "quota_exceeded"
             else "rate limit exceeded for this API key"
         )
-        raise ProtocolError(
-            429, message, decision.code, [("Retry-After", retry_after(decision)), *headers]
+        raise _Refused(
+            ProtocolError(
+                429, message, decision.code, [("Retry-After", retry_after(decision)), *headers]
+            ),
+            decision.code,
+            principal.prefix,
         )
     return principal, headers
 
@@ -209,7 +250,7 @@ def _target(model, version, label, environ):
 def _native(match, environ, body_reader) -> Reply:
     started = time.perf_counter()
     model, deployment = match["model"], match["deployment"]
-    principal, rate_headers = _authenticate(environ, model)
+    principal, rate_headers = _authenticate(environ, model, "native", deployment)
     environ["_mg_key_prefix"] = principal.prefix
     body = _read_body(environ, body_reader)
     target = _target(model, None, deployment, environ)
@@ -230,7 +271,7 @@ def _native(match, environ, body_reader) -> Reply:
 
 def _tfserving(method, match, environ, body_reader) -> Reply:
     model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
-    principal, rate_headers = _authenticate(environ, model)
+    principal, rate_headers = _authenticate(environ, model, "tfserving", label)
     environ["_mg_key_prefix"] = principal.prefix
     if tail in (":classify", ":regress"):
         raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
@@ -261,7 +302,7 @@ def _header_length(environ) -> int | None:
 
 def _oip(method, match, environ, body_reader) -> Reply:
     model, version, tail = match["model"], match["version"], match["tail"]
-    principal, rate_headers = _authenticate(environ, model)
+    principal, rate_headers = _authenticate(environ, model, "oip")
     environ["_mg_key_prefix"] = principal.prefix
     if tail == "/infer":
         _require(method, "POST")

@@ -47,7 +47,16 @@ CACHE_HITS = Counter(
     registry=registry,
 )
 
+REFUSED = Counter(
+    "modelgate_refused_requests",
+    "Prediction calls refused before serving (401, 403, 429); not counted as requests or errors.",
+    ["model", "deployment", "status", "reason"],
+    registry=registry,
+)
+
 _children: dict[tuple, tuple] = {}
+# Bounded: served (model, deployment) pairs x 3 statuses x 5 reasons (serving.refusals).
+_refused: dict[tuple, object] = {}
 _requests: dict[tuple, object] = {}
 
 
@@ -73,6 +82,16 @@ def observe(event) -> None:
     batch.observe(event.batch_size)
     if event.cache_hit:
         hits.inc()
+
+
+def observe_refusal(model: str, deployment: str, status: int, reason: str) -> None:
+    """Count one refused call; callers pass only served names (or "") and a known reason."""
+    key = (model, deployment, status, reason)
+    counter = _refused.get(key)
+    if counter is None:
+        labels = (model or "-", deployment or "-", str(status), reason)
+        counter = _refused[key] = REFUSED.labels(*labels)
+    counter.inc()
 
 
 class PoolCollector(Collector):

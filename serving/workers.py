@@ -15,7 +15,7 @@ from typing import Any
 
 import psutil
 from django.conf import settings
-from django.db import close_old_connections, transaction
+from django.db import close_old_connections, reset_queries, transaction
 from django.utils import timezone
 
 from registry.models import ValidationRun, ValidationStatus
@@ -127,6 +127,7 @@ class HeartbeatThread(threading.Thread):
                 logger.exception("heartbeat of %s failed", self.hostname)
             finally:
                 close_old_connections()
+                reset_queries()  # a background thread's DEBUG query log is never reset
             self.stopped.wait(self.interval)
 
     def stop(self) -> None:

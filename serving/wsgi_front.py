@@ -14,6 +14,7 @@ import time
 from contextvars import ContextVar
 
 from django.conf import settings
+from django.db import reset_queries
 
 from accounts.addresses import client_ip
 from serving import gateway
@@ -88,6 +89,9 @@ class ServingFront:
     def __init__(self, django_app):
         self.django_app = django_app
         self.access_log = getattr(settings, "MODELGATE_ACCESS_LOG", False)
+        # Predict calls skip Django's request_started, which is what resets a thread's DEBUG
+        # query log; the rare query here (a key-cache refill) would pile up to 9,000 per thread.
+        self.debug_queries = settings.DEBUG
         if settings.MODELGATE_POOL_AUTOSTART:
             from serving.pool import get_pool
 
@@ -139,6 +143,9 @@ class ServingFront:
         except Exception:  # the last line of defence: a JSON 500, never a traceback
             logger.exception("unhandled error serving %s", path)
             return gateway.Reply(500, b'{"error": "internal server error"}')
+        finally:
+            if self.debug_queries:
+                reset_queries()
 
     def _django(self, environ, start_response, path, started, request_id):
         seen = []

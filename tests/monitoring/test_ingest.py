@@ -62,10 +62,12 @@ def test_it_keeps_per_key_rollups_by_status(make_event):
     ingest_events(
         [make_event(ts=T0, key_prefix="mg_k1") for _ in range(3)]
         + [make_event(ts=T0, key_prefix="mg_k1", status=429)]
+        + [make_event(ts=T0, key_prefix="mg_k1", status=500)]
         + [make_event(ts=T0, key_prefix="mg_k2")]
     )
     rows = KeyRollup.objects.filter(resolution=Resolution.MINUTE, key_prefix="mg_k1")
-    assert {(r.status, r.count, r.errors) for r in rows} == {(200, 3, 0), (429, 1, 1)}
+    # A refusal (429) is counted under its status but is no error; a 500 is.
+    assert {(r.status, r.count, r.errors) for r in rows} == {(200, 3, 0), (429, 1, 0), (500, 1, 1)}
 
 
 def test_it_samples_payloads_at_the_deployments_rate(make_event, deployed):
