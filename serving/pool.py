@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections
+from django.db import close_old_connections, reset_queries
 
 from serving.batching import Batcher
 from serving.constants import VariantRole
@@ -128,6 +128,7 @@ class ServingPool:
                 logger.exception("serving pool sync failed; keeping the current route table")
             finally:
                 close_old_connections()
+                reset_queries()  # a background thread's DEBUG query log is never reset
             self._stop.wait(self.poll_interval)
 
     # -- the swap ----------------------------------------------------------------------------
