@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 import tempfile
+from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from registry.models import RegisteredModel
-from registry.services import dataset_create, version_register
+from registry.models import EnvironmentSpec, RegisteredModel
+from registry.services import dataset_create, environment_create, version_register
 from serving.deploy import deployment_deploy
+from serving.validation.parity import DIGEST_RE, IMAGE_DIGEST_ENV, worker_environment
 from serving.validation.runs import validation_execute, validation_start
 
 DEMO_NAME = "demo-churn"
@@ -39,6 +43,40 @@ def train(x: np.ndarray, y: np.ndarray):
     return model, float(history.history["accuracy"][-1])
 
 
+def packages_digest() -> str:
+    """sha256 of this environment's installed distributions (name==version, sorted): outside
+    an image, the nearest thing to a base image digest that pins what runs here."""
+    names = sorted(
+        f"{d.metadata['Name'].lower()}=={d.version}"
+        for d in metadata.distributions()
+        if d.metadata["Name"]
+    )
+    return "sha256:" + hashlib.sha256("\n".join(names).encode()).hexdigest()
+
+
+def environment_here(actor) -> EnvironmentSpec:
+    """The environment spec of the running process (python, TensorFlow, CUDA, GPUs, image), so
+    the demo's parity check compares it field by field. Reused when it already exists."""
+    facts = worker_environment()
+    name = f"local-py{facts['python']}-tf{facts['tf_version']}"
+    found = EnvironmentSpec.objects.filter(name=name).first()
+    if found is not None:
+        return found
+    image = DIGEST_RE.search(os.environ.get(IMAGE_DIGEST_ENV, ""))
+    return environment_create(
+        name=name,
+        python=facts["python"],
+        tensorflow=facts["tf_version"],
+        cuda=facts.get("cuda_version") or "",
+        cudnn=facts.get("cudnn_version") or "",
+        base_image=f"modelgate@{image.group(0)}" if image else f"local@{packages_digest()}",
+        gpu_count=int(facts.get("gpu_count") or 0),
+        cpu_limit=float(os.cpu_count() or 1),
+        env_vars={},
+        actor=actor,
+    )
+
+
 class Command(BaseCommand):
     help = "Train, register and deploy the demo model (does nothing if it already exists)."
 
@@ -63,6 +101,7 @@ class Command(BaseCommand):
                 upload=model_path,
                 filename=model_path.name,
                 actor=admin,
+                environment=environment_here(admin),
                 holdout_dataset=holdout,
                 reference_dataset=holdout,
                 tags=["demo"],
