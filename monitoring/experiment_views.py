@@ -23,7 +23,7 @@ def experiment_list(request, model: str, deployment: str):
     if request.method == "POST":
         if not can_deploy:
             return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
-        form = ExperimentForm(request.POST)
+        form = ExperimentForm(request.POST, deployment=obj)
         if form.is_valid():
             try:
                 started = experiments.experiment_start(
@@ -35,7 +35,7 @@ def experiment_list(request, model: str, deployment: str):
                 form.add_error(None, exc.message)
         status = 400
     elif can_deploy:
-        form = ExperimentForm(initial={"alpha": 0.05, "power": 0.8})
+        form = ExperimentForm(initial={"alpha": 0.05, "power": 0.8}, deployment=obj)
     context = {
         "deployment": obj,
         "experiments": obj.experiments.all()[:100],

@@ -5,14 +5,40 @@ from __future__ import annotations
 from django import forms
 
 from accounts.errors import InvalidInput
+from registry.models import ModelVersion
+from registry.selectors import dataset_list
 from serving.validation.policy import SETTINGS, clean_value
 
 
 class BatchJobForm(forms.Form):
-    model = forms.SlugField(max_length=100)
-    version = forms.IntegerField(min_value=1)
-    dataset = forms.IntegerField(min_value=1, help_text="Dataset id (see Datasets)")
+    """A version and a dataset picked from lists; cleaned into model, version and dataset id."""
+
+    version = forms.ChoiceField(label="Model version")
+    dataset = forms.TypedChoiceField(coerce=int, help_text="From Datasets (name, rows, id)")
     batch_size = forms.IntegerField(min_value=1, max_value=65536, initial=4096)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        versions = (
+            ModelVersion.objects.exclude(state="archived")
+            .select_related("model")
+            .order_by("model__name", "-number")
+        )
+        self.fields["version"].choices = [("", "choose…")] + [
+            (f"{v.model.name}:{v.number}", f"{v.model.name} v{v.number} ({v.state})")
+            for v in versions
+        ]
+        self.fields["dataset"].choices = [("", "choose…")] + [
+            (d.pk, f"{d.name} · {d.row_count} rows · #{d.pk}") for d in dataset_list()
+        ]
+
+    def clean(self):
+        cleaned = super().clean()
+        picked = cleaned.get("version")
+        if picked:
+            cleaned["model"], number = picked.rsplit(":", 1)
+            cleaned["version"] = int(number)
+        return cleaned
 
 
 def _field(name, setting) -> forms.Field:

@@ -193,6 +193,13 @@ def test_the_console_starts_and_promotes_with_the_deploy_role(client, split, ali
     client.force_login(bob)
     assert client.post("/monitoring/churn/production/experiments/", form).status_code == 403
     client.force_login(alice)
+    page = client.get("/monitoring/churn/production/experiments/").content.decode()
+    assert '<option value="1" selected>v1 (50% primary)</option>' in page
+    assert '<option value="2" selected>v2 (50% candidate)</option>' in page
+    listing = "/monitoring/churn/production/experiments/"
+    typo = client.post(listing, {**form, "treatment_version": 3})
+    assert typo.status_code == 400
+    assert "3 is not one of the available choices" in typo.content.decode()
     bad = client.post("/monitoring/churn/production/experiments/", {**form, "treatment_version": 1})
     assert bad.status_code == 400
     assert "control and treatment must be different versions" in bad.content.decode()

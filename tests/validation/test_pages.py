@@ -40,15 +40,20 @@ def test_the_batch_job_pages_start_show_and_poll_a_job(client, churn, alice, tmp
     np.savez(path, features=np.ones((10, 4), "float32"))
     dataset = dataset_create(name="d", upload=path, filename="d.npz", actor=alice)
     client.force_login(alice)
+    form = client.get("/deployments/batch-jobs/").content.decode()
+    assert '<option value="churn:1">churn v1 (validated)</option>' in form
+    assert f'<option value="{dataset.pk}">d · 10 rows · #{dataset.pk}</option>' in form
     response = client.post(
         "/deployments/batch-jobs/",
-        {"model": "churn", "version": 1, "dataset": dataset.pk, "batch_size": 8},
+        {"version": "churn:1", "dataset": dataset.pk, "batch_size": 8},
         follow=True,
     )
     page = response.content.decode()
     assert "Batch job #" in page and 'hx-trigger="every 2s"' in page and "0 / 10 rows" in page
     missing = client.post(
         "/deployments/batch-jobs/",
-        {"model": "churn", "version": 7, "dataset": dataset.pk, "batch_size": 8},
+        {"version": "churn:7", "dataset": dataset.pk, "batch_size": 8},
     )
-    assert "has no version 7" in missing.content.decode()
+    assert "Select a valid choice. churn:7 is not one of the available choices." in (
+        missing.content.decode()
+    )
