@@ -31,7 +31,8 @@ def serving_pool_ok() -> tuple[bool, str] | None:
 
     A deploy that this replica has not picked up yet does not make it unready: the old table
     still answers, and failing every replica's probe at once during a rollout would empty the
-    Service. A version that cannot load does, until it loads or is rolled back.
+    Service. Nor does a version that cannot load while the previous state still serves (the
+    detail names it: "failed to load on N replicas"); a deployment with nothing to serve does.
     """
     from django.conf import settings
 
@@ -39,10 +40,18 @@ def serving_pool_ok() -> tuple[bool, str] | None:
 
     if not settings.MODELGATE_POOL_AUTOSTART:
         return None
+    from serving.rollout import load_failure_messages
+
     pool = get_pool()
     table = pool.table
     if pool.ready:
-        return True, f"{len(table.routes)} deployment(s) loaded and warmed"
+        detail = f"{len(table.routes)} deployment(s) loaded and warmed"
+        try:
+            failures = load_failure_messages()
+        except Exception as exc:  # the shared store is down: say so, keep serving
+            failures = [f"replica reports unreadable: {type(exc).__name__}: {exc}"]
+        # Ready: the previous state still serves; the new one is reported, not hidden.
+        return True, "; ".join([detail, *failures])
     if table.loading or table.errors:
         loading = ", ".join(sorted(f"{m}/{d}" for m, d in table.loading)) or "none"
         errors = "; ".join(f"{m} v{n}: {e}" for (m, n), e in sorted(table.errors.items()))

@@ -235,6 +235,15 @@ MODELGATE_EPOCH_POLL_SECONDS = envfloat("MODELGATE_EPOCH_POLL_SECONDS", 0.25)
 MODELGATE_POOL_RESYNC_SECONDS = envfloat("MODELGATE_POOL_RESYNC_SECONDS", 30.0)
 MODELGATE_POOL_AUTOSTART = envbool("MODELGATE_POOL_AUTOSTART", True)
 MODELGATE_XLA = envbool("MODELGATE_XLA", True)
+# A version that fails to load is retried after 1, 2, 4, ... seconds, at most this cap apart.
+MODELGATE_LOAD_RETRY_BASE_SECONDS = envfloat("MODELGATE_LOAD_RETRY_BASE_SECONDS", 1.0)
+MODELGATE_LOAD_RETRY_CAP_SECONDS = envfloat("MODELGATE_LOAD_RETRY_CAP_SECONDS", 300.0)
+# Serving replicas report what they serve (Redis with a TTL, else files under VAR_DIR).
+MODELGATE_REPLICA_REPORT_SECONDS = envfloat("MODELGATE_REPLICA_REPORT_SECONDS", 5.0)
+MODELGATE_REPLICA_TTL_SECONDS = envfloat("MODELGATE_REPLICA_TTL_SECONDS", 20.0)
+MODELGATE_REPLICA_DIR = Path(envstr("MODELGATE_REPLICA_DIR", str(VAR_DIR / "replicas")))
+# How long deploy/rollback with "wait": true waits for every live replica.
+MODELGATE_ROLLOUT_WAIT_SECONDS = envfloat("MODELGATE_ROLLOUT_WAIT_SECONDS", 60.0)
 MODELGATE_MAX_PREDICT_BODY_BYTES = envint("MODELGATE_MAX_PREDICT_BODY_BYTES", 64 * 1024 * 1024)
 # gRPC (OIP, TF Serving, grpc.health.v1) inside every serving process, on one port; 0 = off.
 MODELGATE_GRPC_PORT = envint("GRPC_PORT", 8500)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from serving import api, protocol_views, traffic_api
+from serving import api, protocol_views, rollout_api, traffic_api
 
 urlpatterns = [
     path("deployments", api.DeploymentListApi.as_view(), name="deployment-list-all"),
@@ -21,6 +21,11 @@ urlpatterns = [
         "models/<str:model>/deployments/<slug:deployment>/rollback",
         api.RollbackApi.as_view(),
         name="deployment-rollback",
+    ),
+    path(
+        "models/<str:model>/deployments/<slug:deployment>/status",
+        rollout_api.RolloutStatusApi.as_view(),
+        name="deployment-rollout-status",
     ),
     path(
         "models/<str:model>/deployments/<slug:deployment>/state",

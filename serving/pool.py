@@ -21,6 +21,7 @@ from django.db import close_old_connections, reset_queries
 
 from serving.batching import Batcher
 from serving.constants import VariantRole
+from serving.loadstate import LoadBackoff, LoadFailed, cause_of
 
 logger = logging.getLogger(__name__)
 
@@ -81,6 +82,9 @@ class RouteTable:
     versions: dict = field(default_factory=dict)  # (model, number) -> LoadedVersion
     loading: frozenset = frozenset()  # (model, deployment) whose versions failed or are loading
     errors: dict = field(default_factory=dict)  # (model, number) -> load error message
+    # (model, deployment) -> [{"version", "cause"}]: wanted versions that failed to load here;
+    # such a deployment keeps its previous route when it had one.
+    failed: dict = field(default_factory=dict)
 
 
 class ServingPool:
@@ -99,6 +103,11 @@ class ServingPool:
         self._stop = threading.Event()
         self.last_refresh = 0.0
         self.last_swap_seconds = 0.0
+        self.last_report = 0.0
+        self.backoff = LoadBackoff(
+            base=settings.MODELGATE_LOAD_RETRY_BASE_SECONDS,
+            cap=settings.MODELGATE_LOAD_RETRY_CAP_SECONDS,
+        )
 
     # -- lifecycle ---------------------------------------------------------------------------
     def ensure_started(self) -> None:
@@ -112,6 +121,7 @@ class ServingPool:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout)
+            _withdraw_report()
         for batcher in list(self._batchers.values()):
             batcher.close(timeout)
 
@@ -121,9 +131,14 @@ class ServingPool:
         while not self._stop.is_set():
             try:
                 epoch = epoch_current()
-                stale = time.monotonic() - self.last_refresh > self.resync_interval
-                if epoch != self.table.epoch or stale or not self.ready:
+                now = time.monotonic()
+                stale = now - self.last_refresh > self.resync_interval
+                retry_at = self.backoff.next_retry_at()
+                retry_due = retry_at is not None and now >= retry_at
+                if epoch != self.table.epoch or stale or retry_due or not self.last_refresh:
                     self.refresh(epoch=epoch)
+                elif now - self.last_report > settings.MODELGATE_REPLICA_REPORT_SECONDS:
+                    self.report()
             except Exception:
                 logger.exception("serving pool sync failed; keeping the current route table")
             finally:
@@ -146,23 +161,30 @@ class ServingPool:
             self.last_refresh = time.monotonic()
             self.last_swap_seconds = self.last_refresh - started
             self._retire(old_table, new_table)
-            return new_table
+        self.report()
+        return new_table
 
     def _build(self, epoch: str, snapshot: list[dict]) -> RouteTable:
-        routes, versions, loading, errors = {}, {}, set(), {}
+        routes, versions, loading, errors, failed = {}, {}, set(), {}, {}
         keep: set[tuple[int, int]] = set()
+        wanted: set[tuple[int, int]] = set()
         for dep in snapshot:
             key = (dep["model"], dep["name"])
             config = dep["config"]
             served, shadow = [], None
             for var in dep["variants"] + dep["previous"]:
+                wanted.add((var["version_id"], config["max_batch_size"]))
                 try:
                     loaded = self._loaded(dep, var, config)
                 except Exception as exc:  # a broken artifact must not take the others down
-                    logger.exception("could not load %s v%s", dep["model"], var["number"])
-                    errors[(dep["model"], var["number"])] = f"{type(exc).__name__}: {exc}"
+                    # Logged once per real attempt by the backoff, never per poll.
+                    cause = exc.args[0] if isinstance(exc, LoadFailed) else cause_of(exc)
+                    errors[(dep["model"], var["number"])] = cause
                     if var in dep["variants"]:
                         loading.add(key)
+                        failed.setdefault(key, []).append(
+                            {"version": var["number"], "cause": cause}
+                        )
                     continue
                 keep.add((var["version_id"], config["max_batch_size"]))
                 if var in dep["previous"]:
@@ -172,6 +194,15 @@ class ServingPool:
                     shadow = loaded
                 elif var["weight"] > 0:
                     served.append((loaded, var["weight"], var["role"]))
+            previous_route = self.table.routes.get(key)
+            if key in loading and previous_route is not None:
+                # The new state cannot load here: the old one keeps serving, warm as it was.
+                routes[key] = previous_route
+                loading.discard(key)
+                for lv, _, _ in previous_route.variants:
+                    keep.add((lv.version_id, previous_route.config["max_batch_size"]))
+                    versions.setdefault((lv.model_name, lv.number), lv)
+                continue
             if served and key not in loading:
                 served.sort(key=lambda item: item[2] != VariantRole.PRIMARY)
                 cumulative, total = [], 0
@@ -188,10 +219,12 @@ class ServingPool:
                     shadow,
                 )
         self._keep_warm = keep
-        return RouteTable(epoch, routes, versions, frozenset(loading), errors)
+        self.backoff.forget_except(wanted)
+        return RouteTable(epoch, routes, versions, frozenset(loading), errors, failed)
 
     def _loaded(self, dep: dict, var: dict, config: dict) -> LoadedVersion:
-        runtime = self._runtime(var, config["max_batch_size"])
+        label = f"{dep['model']} v{var['number']}"
+        runtime = self._runtime(var, config["max_batch_size"], label=label)
         batch_key = (
             var["version_id"],
             dep["id"],
@@ -217,26 +250,37 @@ class ServingPool:
             batcher,
         )
 
-    def _runtime(self, var: dict, max_batch_size: int):
+    def _runtime(self, var: dict, max_batch_size: int, *, label: str = ""):
         key = (var["version_id"], max_batch_size)
         runtime = self._runtimes.get(key)
         if runtime is None:
-            from registry.artifacts import artifact_local_path
-            from registry.models import Artifact
-            from serving.devices import configure_tensorflow
-            from serving.runtime import ModelRuntime
-
-            info = configure_tensorflow()
-            path = artifact_local_path(Artifact.objects.get(pk=var["artifact_id"]))
-            runtime = ModelRuntime.load(
-                path,
-                var["format"],
-                max_batch_size=max_batch_size,
-                device=info.device,
-                jit=settings.MODELGATE_XLA,
-            )
-            runtime.warm_up()
+            self.backoff.check(key)  # LoadFailed while a failed version waits for its retry
+            try:
+                runtime = self._load_runtime(var, max_batch_size)
+            except Exception as exc:
+                self.backoff.failed(key, label or f"version {var['version_id']}", exc)
+                raise
+            self.backoff.succeeded(key)
             self._runtimes[key] = runtime
+        return runtime
+
+    def _load_runtime(self, var: dict, max_batch_size: int):
+        """Load the artifact and warm every bucket (XLA compile): seconds, off the request path."""
+        from registry.artifacts import artifact_local_path
+        from registry.models import Artifact
+        from serving.devices import configure_tensorflow
+        from serving.runtime import ModelRuntime
+
+        info = configure_tensorflow()
+        path = artifact_local_path(Artifact.objects.get(pk=var["artifact_id"]))
+        runtime = ModelRuntime.load(
+            path,
+            var["format"],
+            max_batch_size=max_batch_size,
+            device=info.device,
+            jit=settings.MODELGATE_XLA,
+        )
+        runtime.warm_up()
         return runtime
 
     def _retire(self, old: RouteTable, new: RouteTable) -> None:
@@ -263,6 +307,57 @@ class ServingPool:
             "last_swap_seconds": round(self.last_swap_seconds, 3),
             "errors": {f"{m} v{n}": e for (m, n), e in self.table.errors.items()},
         }
+
+    def replica_state(self) -> dict:
+        """What this replica serves, for the shared report (serving/replicas.py)."""
+        table = self.table
+        deployments: dict[str, dict] = {}
+        for (model, name), route in table.routes.items():
+            deployments[f"{model}/{name}"] = {
+                "serving": [
+                    {"version": lv.number, "weight": weight, "role": role}
+                    for lv, weight, role in route.variants
+                ],
+                "failures": table.failed.get((model, name), []),
+            }
+        for (model, name), failures in table.failed.items():
+            deployments.setdefault(f"{model}/{name}", {"serving": [], "failures": failures})
+        loaded = []
+        for (model, number), lv in sorted(table.versions.items()):
+            runtime = lv.runtime
+            loaded.append(
+                {
+                    "model": model,
+                    "version": number,
+                    "xla": getattr(runtime, "xla", None),
+                    "xla_error": getattr(runtime, "xla_error", None),
+                }
+            )
+        return {
+            "epoch": table.epoch,
+            "ready": self.ready,
+            "deployments": deployments,
+            "loaded": loaded,
+        }
+
+    def report(self) -> None:
+        """Publish `replica_state()` to the shared store; failing to report never stops serving."""
+        from serving.replicas import replica_report
+
+        self.last_report = time.monotonic()
+        try:
+            replica_report(self.replica_state())
+        except Exception as exc:  # Redis or disk trouble: the next heartbeat tries again
+            logger.warning("could not report this replica's state: %s", exc)
+
+
+def _withdraw_report() -> None:
+    from serving.replicas import replica_withdraw
+
+    try:
+        replica_withdraw()
+    except Exception as exc:  # shutting down anyway; the TTL removes the report
+        logger.warning("could not withdraw this replica's report: %s", exc)
 
 
 def _read_deployments() -> list[dict]:
