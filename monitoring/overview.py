@@ -74,7 +74,8 @@ def overview_rows(*, now: datetime | None = None) -> list[OverviewRow]:
         "-created_at", "-id"
     )
     deployments = list(
-        Deployment.objects.select_related("model")
+        Deployment.objects.filter(archived_at__isnull=True)
+        .select_related("model")
         .prefetch_related("variants__version")
         .annotate(last_event_id=Subquery(last_event.values("pk")[:1]))
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from django.db.models import Max
+
 from accounts.errors import NotFound
 from serving.models import Deployment, DeploymentEvent
 
@@ -13,6 +15,12 @@ def deployment_list(*, model_name: str | None = None, include_archived: bool = F
     if not include_archived:
         qs = qs.filter(archived_at__isnull=True)
     return qs
+
+
+def deployment_list_with_last_change(**filters):
+    """`deployment_list` with `last_change_at`: when its latest event (deploy, traffic change,
+    rollback) happened; the row's own `updated_at` moves only when its config is edited."""
+    return deployment_list(**filters).annotate(last_change_at=Max("events__created_at"))
 
 
 def deployment_names(model) -> list[str]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.http import FileResponse, Http404
+from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -15,6 +16,7 @@ from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from registry import selectors as registry_selectors
 from serving import batch_jobs, workers
+from serving.templatetags.serving_tags import version_actions_context
 from serving.validation import policy as validation_policy
 from serving.validation import runs
 from serving.validation_forms import BatchJobForm, policy_form
@@ -42,7 +44,14 @@ def validation_start(request, model: str, number: int):
 @role_required("read")
 def validation_panel(request, run_id: int):
     run = _found(runs.validation_get, run_id)
-    return render(request, "serving/_validation_panel.html", {"run": run})
+    if not run.finished:
+        return render(request, "serving/_validation_panel.html", {"run": run})
+    # The verdict changes the header state, the validate button and the deploy gate: swap them
+    # in the same response so the page never shows a verdict above a stale gate.
+    version = registry_selectors.version_get(run.version.model.name, run.version.number)
+    context = version_actions_context(request, version, get_token(request))
+    context.update({"run": run, "version": version})
+    return render(request, "serving/_validation_done.html", context)
 
 
 @role_required("read")

@@ -23,7 +23,12 @@ def _gate_reason(version) -> str:
 
 @register.inclusion_tag("serving/_version_actions.html", takes_context=True)
 def version_actions(context, version):
-    request = context["request"]
+    return version_actions_context(context["request"], version, context.get("csrf_token"))
+
+
+def version_actions_context(request, version, csrf_token) -> dict:
+    """What the validation card and the deploy card of a version page show; the finished
+    validation panel re-renders them from the same context (out-of-band swaps)."""
     latest = validation_runs_of(version).first()
     if version.state in NOT_VALIDATABLE:
         blocked = f"This version is {version.state}; register a new version to validate again."
@@ -39,7 +44,7 @@ def version_actions(context, version):
         "request_path": request.get_full_path(),
         "can_deploy": actor_can(request.user, None, "deploy", model_name=version.model.name),
         "is_admin": actor_can(request.user, None, "admin"),
-        "csrf_token": context.get("csrf_token"),
+        "csrf_token": csrf_token,
         "latest_run": latest,
         "can_validate": not blocked,
         "validate_blocked": blocked,
