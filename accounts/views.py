@@ -23,6 +23,7 @@ from accounts.forms import (
     RoleLimitsForm,
 )
 from accounts.permissions import request_ip, role_required, user_role
+from accounts.reveal import secret_stash, secret_take
 from accounts.usage import usage_today_many
 
 
@@ -69,6 +70,24 @@ class LoginView(auth_views.LoginView):
 LogoutView = auth_views.LogoutView  # POST only, as Django 5 requires
 
 
+def _revealed(request, key_id: int | None = None) -> dict | None:
+    """The secret created or rotated by the POST that redirected here, once."""
+    stashed = secret_take(request, key_id=key_id)
+    if stashed is None:
+        return None
+    try:
+        key = selectors.api_key_get(user=request.user, key_id=stashed["key_id"])
+    except ServiceError:
+        return None
+    return {"key": key, "raw": stashed["raw"]}
+
+
+def _no_store(response, new_key):
+    if new_key is not None:
+        response["Cache-Control"] = "no-store"  # the back button must not show the secret again
+    return response
+
+
 def _key_page(request, form, *, new_key=None, status=200):
     is_admin = user_role(request.user) == Role.ADMIN
     keys = list(selectors.api_key_list(user=request.user, include_all=is_admin))
@@ -82,16 +101,17 @@ def _key_page(request, form, *, new_key=None, status=200):
         "new_key": new_key,
         "is_admin": is_admin,
     }
-    return render(request, "accounts/key_list.html", context, status=status)
+    return _no_store(render(request, "accounts/key_list.html", context, status=status), new_key)
 
 
 @role_required(Scope.READ)
 @require_http_methods(["GET", "POST"])
 def key_list(request):
-    """List keys (admins: everyone's) and create one; a new key is shown once, on this response."""
+    """List keys (admins: everyone's) and create one; a new key is shown once, after the
+    redirect that follows its creation."""
     role = user_role(request.user)
     if request.method == "GET":
-        return _key_page(request, KeyCreateForm(role=role))
+        return _key_page(request, KeyCreateForm(role=role), new_key=_revealed(request))
     form = KeyCreateForm(request.POST, role=role)
     if not form.is_valid():
         return _key_page(request, form, status=400)
@@ -110,8 +130,9 @@ def key_list(request):
     except ServiceError as exc:
         form.add_error(None, exc.message)
         return _key_page(request, form, status=exc.status)
-    # Rendered, not redirected: the raw key must never sit in a session or a URL.
-    return _key_page(request, KeyCreateForm(role=role), new_key={"key": key, "raw": raw})
+    # POST-redirect-GET: a reload shows the list, never creates a second key (accounts.reveal).
+    secret_stash(request, key_id=key.pk, raw=raw)
+    return redirect("accounts:key-list")
 
 
 @role_required(Scope.READ)
@@ -167,7 +188,7 @@ def _detail_page(request, key, *, limits_form=None, new_key=None, status=200):
         "daily_figure": daily_usage_figure(usage["days"], usage["quota"]),
         "budget_figure": budget_figure(usage["window"], usage["quota"]),
     }
-    return render(request, "accounts/key_detail.html", context, status=status)
+    return _no_store(render(request, "accounts/key_detail.html", context, status=status), new_key)
 
 
 def _not_found(request, exc: ServiceError):
@@ -183,7 +204,7 @@ def key_detail(request, key_id: int):
     except ServiceError as exc:
         return _not_found(request, exc)
     if request.method == "GET":
-        return _detail_page(request, key)
+        return _detail_page(request, key, new_key=_revealed(request, key.pk))
     form = KeyLimitsForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, key, limits_form=form, status=400)
@@ -201,7 +222,8 @@ def key_detail(request, key_id: int):
 @role_required(Scope.READ)
 @require_POST
 def key_rotate(request, key_id: int):
-    """Issue a new secret; shown once on this response, the old one valid for the overlap."""
+    """Issue a new secret, shown once on the key page after the redirect; the old one stays
+    valid for the overlap."""
     try:
         key = selectors.api_key_get(user=request.user, key_id=key_id)
     except ServiceError as exc:
@@ -220,7 +242,9 @@ def key_rotate(request, key_id: int):
     except ServiceError as exc:
         messages.error(request, exc.message)
         return redirect("accounts:key-detail", key_id=key.pk)
-    return _detail_page(request, key, new_key={"key": key, "raw": raw})
+    # POST-redirect-GET: reloading the page that shows the new secret rotates nothing.
+    secret_stash(request, key_id=key.pk, raw=raw)
+    return redirect("accounts:key-detail", key_id=key.pk)
 
 
 @role_required(Scope.ADMIN)

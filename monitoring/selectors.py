@@ -379,6 +379,18 @@ def _refusal_counts(rows) -> dict:
     return {"total": sum(by_status.values()), "by_status": by_status}
 
 
+def key_refusals(*, key_prefix: str, window: Window) -> dict:
+    """A key's refused calls in `window`, by status (every deployment)."""
+    rows = KeyRollup.objects.filter(
+        key_prefix=key_prefix,
+        status__in=REFUSED_STATUSES,
+        resolution=window.resolution,
+        bucket_start__gte=_floor(window.start, window.resolution),
+        bucket_start__lt=window.end,
+    ).values_list("status", "count")
+    return _refusal_counts(rows)
+
+
 def deployment_refusals(*, model: str, deployment: str, window: Window) -> dict:
     """Calls to a deployment refused in `window` (every key, and calls without a valid key),
     by status: {"total": n, "by_status": {401: n, 403: n, 429: n}}."""

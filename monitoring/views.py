@@ -186,6 +186,22 @@ def key_charts(request, key_id: int):
 
 
 @role_required("read")
+@renders_not_found
+def key_refusals(request, key_id: int):
+    """The key portal's fragment: refused calls of the last 24 hours by status, and the latest
+    ones with their reasons."""
+    key = api_key_get(user=request.user, key_id=key_id)
+    context = {
+        "key": key,
+        "refused": selectors.key_refusals(
+            key_prefix=key.prefix, window=selectors.window_resolve("24h")
+        ),
+        "recent_refusals": selectors.recent_refusals(key_prefix=key.prefix),
+    }
+    return render(request, "monitoring/_key_refusals.html", context)
+
+
+@role_required("read")
 def prediction_page(request):
     prediction_id = request.GET.get("id", "").strip()
     context, status = {"prediction_id": prediction_id}, 200

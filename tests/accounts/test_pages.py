@@ -60,6 +60,7 @@ def test_it_creates_a_key_and_shows_it_once(client, alice):
         reverse("accounts:key-list"),
         {"name": "notebook", "scopes": ["read"], "models": "fraud, churn", "expires_in_days": "30"},
         REMOTE_ADDR="203.0.113.5",
+        follow=True,
     )
     assert response.status_code == 200
     content = response.content.decode()

@@ -22,6 +22,7 @@ def test_a_new_user_creates_rotates_and_revokes_a_key_in_the_portal(client, bob)
     created = client.post(
         reverse("accounts:key-list"),
         {"name": "etl", "scopes": ["predict"], "rate_limit": "60/m", "quota": "1000/d"},
+        follow=True,
     )
     assert created.status_code == 200
     raw = re.search(rb'id="new-key-value">([^<]+)<', created.content).group(1).decode()
@@ -32,7 +33,9 @@ def test_a_new_user_creates_rotates_and_revokes_a_key_in_the_portal(client, bob)
     detail = client.get(reverse("accounts:key-detail", args=[key.pk]))
     assert detail.status_code == 200 and b"60/m" in detail.content
     assert b'id="figure-daily"' in detail.content and b"mg_live_&lt;prefix&gt;" in detail.content
-    rotated = client.post(reverse("accounts:key-rotate", args=[key.pk]), {"overlap_hours": "24"})
+    rotated = client.post(
+        reverse("accounts:key-rotate", args=[key.pk]), {"overlap_hours": "24"}, follow=True
+    )
     new_raw = re.search(rb'id="new-key-value">([^<]+)<', rotated.content).group(1).decode()
     assert new_raw != raw and authenticate_key(raw) and authenticate_key(new_raw)
     assert b"keeps working until" in rotated.content
