@@ -1,28 +1,59 @@
-"""Per-key rate limits on django-ratelimit's counters, leased in chunks for the hot path.
+"""Sliding-window rate limits on the shared cache, leased in chunks for the hot path.
 
-django-ratelimit counts each request with one or two cache round trips (add, then incr). On the
-predict path that is ~120 µs of CPU a request against Redis, more than the model. So a process
-leases tokens: it increments django-ratelimit's own counter (same cache key, same fixed window)
-by a chunk, spends the chunk locally, and leases again when it runs out. The counter on the
-shared cache therefore never admits more than the limit across every process and replica; the
-price is that tokens leased but unspent at the end of a window are lost (never over-admission).
-Chunks shrink as a key nears its limit and are 1 for small limits, which is exact per request.
-`django_ratelimit.core.get_usage(...)` (increment=False) reads the same counters.
+A rate "N/period" must hold at every instant: never more than N requests in ANY span of one
+period, so a burst straddling a boundary cannot get 2N. The period is cut into SUB_WINDOWS
+buckets, each a counter on the shared cache (Redis in production: exact across processes and
+replicas). A request in bucket b is admitted only while the counters of buckets b-SUB_WINDOWS..b
+(which cover at least the last full period) stay under N. The price of the whole-bucket edge is
+that a steady client gets N per period plus one bucket (about 9% less than N per period), never
+more than N in any period.
+
+Counting each request with a cache round trip costs ~120 µs of CPU against Redis, more than the
+model; so a process leases tokens: it adds a chunk to the current bucket, spends the chunk
+locally and leases again when it runs out. Buckets before the current one are closed, so their
+sum is read once per bucket. Tokens leased but unspent when a bucket closes are lost (counted,
+never over-admitted). Chunks are ~2% of the limit, smaller near the edge, 1 for limits under 100
+(exact per request: logins, small keys).
+
+Quotas ("10000/d", "300000/mo") count in calendar windows by definition (a day is a day): they
+use the same leases with one bucket per calendar window.
+
+Every time comes from `clock()` (time.time), so tests drive windows with a controlled clock.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
 import threading
 import time
+import weakref
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.core.cache import caches
-from django_ratelimit.core import _get_window, _make_cache_key, _split_rate
 
 GROUP = "modelgate.predict"
 QUOTA_GROUP = "modelgate.quota"
 MAX_CHUNK = 64
+SUB_WINDOWS = 10
+# Leases kept per process: one per (value, rate) seen in the current bucket. Past this bound
+# the stale ones go first, then all (a flood of distinct values costs re-leasing, not memory).
+MAX_LEASES = 20_000
+_RATE_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def clock() -> float:
+    """The time every limiter reads; tests replace it (monkeypatch) with a controlled clock."""
+    return time.time()
+
+
+def split_rate(rate: str) -> tuple[int, int]:
+    """'100/m' -> (100, 60); '500/5m' -> (500, 300)."""
+    count, _, per = rate.partition("/")
+    digits = per.rstrip("smhd")
+    unit = per[len(digits) :] or "s"
+    return int(count), int(digits or 1) * _RATE_UNITS[unit]
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,94 +83,205 @@ class RateDecision:
 
 
 class _Lease:
-    __slots__ = ("window", "tokens", "counter", "exhausted")
+    __slots__ = ("bucket", "tokens", "counter", "prior", "exhausted")
 
-    def __init__(self, window: int):
-        self.window = window
+    def __init__(self, bucket: int, prior: tuple[int, ...]):
+        self.bucket = bucket
+        self.prior = prior  # the closed buckets still in the window, oldest first
         self.tokens = 0  # leased, not yet spent, in this process
-        self.counter = 0  # the shared counter as of our last lease
+        self.counter = 0  # the current bucket's shared counter as of our last lease
         self.exhausted = False
 
 
-def chunk_for(limit: int, counter: int) -> int:
+def chunk_for(limit: int, used: int) -> int:
     """Lease ~2% of the limit at a time, never more than what is left, 1 near the edge."""
-    left = limit - counter
+    left = limit - used
     if left <= 0:
         return 1
     return max(1, min(MAX_CHUNK, limit // 50, left // 4 or 1))
 
 
-class LeasedLimiter:
-    """Process-wide token leases keyed by (key value, rate)."""
+@dataclass(frozen=True, slots=True)
+class _Window:
+    limit: int
+    period: int
+    bucket: int  # index of the current bucket
+    buckets_back: int  # closed buckets that still count (SUB_WINDOWS; 0 for calendar quotas)
+    width: float  # seconds per bucket
+    ends_at: float  # for a calendar window: when it ends
 
-    def __init__(self, group: str = GROUP):
+
+_all_limiters: weakref.WeakSet = weakref.WeakSet()
+
+
+class LeasedLimiter:
+    """Process-wide token leases keyed by (value, rate); counters on the shared cache."""
+
+    def __init__(self, group: str = GROUP, clock=None):
         self.group = group
+        self._clock = clock
         self._leases: dict[tuple[str, str], _Lease] = {}
         self._lock = threading.Lock()
+        _all_limiters.add(self)
 
-    def hit(self, value: str, rate: str) -> RateDecision:
-        limit, period = _split_rate(rate)
-        window = _get_window(value, period)
-        reset = max(1, int(window - time.time()))
-        return self.hit_window(value, rate, limit, window, period, reset)
+    def now(self) -> float:
+        return self._clock() if self._clock is not None else clock()
+
+    def hit(self, value: str, rate: str, *, now: float | None = None) -> RateDecision:
+        """Count one request for value against a sliding-window rate."""
+        now = self.now() if now is None else now
+        limit, period = split_rate(rate)
+        width = period / SUB_WINDOWS
+        window = _Window(limit, period, int(now // width), SUB_WINDOWS, width, 0.0)
+        return self._hit(value, rate, window, now, "rate_limited")
 
     def hit_window(
         self,
         value: str,
         rate: str,
         limit: int,
-        window: int,
+        start: int,
         period: int,
-        reset: int,
-        code: str = "rate_limited",
+        ends_at: float,
+        code: str,
+        *,
+        now: float | None = None,
     ) -> RateDecision:
-        """Count one request in an explicit window (calendar quotas use their own windows)."""
+        """Count one request in one fixed window (calendar quotas) starting at `start`."""
+        window = _Window(limit, period, start, 0, float(period), ends_at)
+        return self._hit(value, rate, window, self.now() if now is None else now, code)
+
+    def usage(self, value: str, rate: str, *, now: float | None = None) -> int:
+        """Requests counted (leased, so an upper bound) in the sliding window now; no increment."""
+        now = self.now() if now is None else now
+        limit, period = split_rate(rate)
+        bucket = int(now // (period / SUB_WINDOWS))
+        keys = [self._key(value, rate, b) for b in range(bucket - SUB_WINDOWS, bucket + 1)]
+        found = self._cache().get_many(keys)
+        return sum(int(found.get(k) or 0) for k in keys)
+
+    def _hit(self, value: str, rate: str, window: _Window, now: float, code: str):
         key = (value, rate)
         with self._lock:
             lease = self._leases.get(key)
-            if lease is None or lease.window != window:
-                lease = self._leases[key] = _Lease(window)
-                if len(self._leases) > 100_000:  # stale windows of idle keys
-                    self._forget_old(window)
-            if lease.tokens > 0:
-                lease.tokens -= 1
-                return RateDecision(True, limit, _remaining(limit, lease), reset, period, code)
-            if lease.exhausted:
-                return RateDecision(False, limit, 0, reset, period, code)
-            chunk = chunk_for(limit, lease.counter)
-        counter = self._lease(value, rate, window, period, chunk)
-        granted = max(0, min(chunk, limit - (counter - chunk)))
+            if lease is not None and lease.bucket == window.bucket:
+                spent = self._spend(lease, window, now, code)
+                if isinstance(spent, RateDecision):
+                    return spent  # the common case: one lock, no round trip
+        if lease is None or lease.bucket != window.bucket:
+            # A new bucket: read the closed ones once (a round trip, outside the lock).
+            fresh = _Lease(window.bucket, self._read_prior(value, rate, window))
+            with self._lock:
+                lease = self._keep(key, fresh)
+                spent = self._spend(lease, window, now, code)
+                if isinstance(spent, RateDecision):
+                    return spent
+        counter = self._add(value, rate, window, spent)
+        granted = max(0, min(spent, window.limit - sum(lease.prior) - (counter - spent)))
+        if granted < spent:
+            # Give back what was not granted: refusals must not spend the budget, or a client
+            # that keeps asking would keep its window full for ever.
+            self._add(value, rate, window, granted - spent)
+            counter += granted - spent
         with self._lock:
             lease.counter = max(lease.counter, counter)
             if granted <= 0:
                 lease.exhausted = True
-                return RateDecision(False, limit, 0, reset, period, code)
+                return self._decision(False, lease, window, now, code)
             lease.tokens += granted - 1
-            return RateDecision(True, limit, _remaining(limit, lease), reset, period, code)
+            return self._decision(True, lease, window, now, code)
 
-    def _lease(self, value: str, rate: str, window: int, period: int, chunk: int) -> int:
-        """Add `chunk` to django-ratelimit's counter for this window; returns the new count."""
-        cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
-        cache_key = _make_cache_key(self.group, window, rate, value, None)
-        if cache.add(cache_key, chunk, period + 1):
+    def _spend(self, lease: _Lease, window: _Window, now: float, code: str):
+        """Under the lock: a decision from local tokens, or the chunk to lease next."""
+        if lease.tokens > 0:
+            lease.tokens -= 1
+            return self._decision(True, lease, window, now, code)
+        if lease.exhausted:
+            return self._decision(False, lease, window, now, code)
+        return chunk_for(window.limit, sum(lease.prior) + lease.counter)
+
+    def give_back(self, value: str, rate: str, *, counted_at: float) -> None:
+        """Un-count one admitted request (a login that succeeded), in the bucket it counted in.
+        Only for limits under 100, where each request leased exactly one token."""
+        limit, period = split_rate(rate)
+        width = period / SUB_WINDOWS
+        window = _Window(limit, period, int(counted_at // width), SUB_WINDOWS, width, 0.0)
+        self._add(value, rate, window, -1)
+        with self._lock:
+            lease = self._leases.get((value, rate))
+            if lease is not None and lease.bucket == window.bucket:
+                lease.counter = max(0, lease.counter - 1)
+                lease.exhausted = False
+
+    def _keep(self, key, lease: _Lease) -> _Lease:
+        """Store a fresh lease unless another thread stored one for the same bucket first."""
+        existing = self._leases.get(key)
+        if existing is not None and existing.bucket == lease.bucket:
+            return existing
+        if len(self._leases) >= MAX_LEASES:
+            stale = [k for k, old in self._leases.items() if old.bucket < lease.bucket]
+            for old_key in stale:
+                del self._leases[old_key]
+            if len(self._leases) >= MAX_LEASES:
+                self._leases.clear()
+        self._leases[key] = lease
+        return lease
+
+    def _decision(self, allowed, lease: _Lease, window: _Window, now: float, code: str):
+        used = sum(lease.prior) + lease.counter - lease.tokens
+        remaining = max(0, window.limit - used)
+        return RateDecision(
+            allowed, window.limit, remaining, self._reset(lease, window, now), window.period, code
+        )
+
+    @staticmethod
+    def _reset(lease: _Lease, window: _Window, now: float) -> int:
+        """Seconds until budget frees: the oldest bucket with counts leaves the window."""
+        if window.buckets_back == 0:
+            return max(1, math.ceil(window.ends_at - now))
+        # prior[i] is bucket (bucket - buckets_back + i); it stops counting once the current
+        # bucket is bucket + i + 1. With no closed counts, the current bucket is what must pass.
+        oldest = next((i for i, n in enumerate(lease.prior) if n), len(lease.prior))
+        return max(1, math.ceil((window.bucket + oldest + 1) * window.width - now))
+
+    def _cache(self):
+        return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+
+    def _key(self, value: str, rate: str, bucket: int) -> str:
+        # Hashed: values may be usernames with any characters; keys stay short and safe.
+        digest = hashlib.sha256(f"{self.group}|{rate}|{value}".encode()).hexdigest()[:32]
+        return f"rl:{digest}:{bucket}"
+
+    def _read_prior(self, value: str, rate: str, window: _Window) -> tuple[int, ...]:
+        if window.buckets_back == 0:
+            return ()
+        first = window.bucket - window.buckets_back
+        keys = [self._key(value, rate, b) for b in range(first, window.bucket)]
+        found = self._cache().get_many(keys)
+        return tuple(int(found.get(k) or 0) for k in keys)
+
+    def _add(self, value: str, rate: str, window: _Window, chunk: int) -> int:
+        """Add chunk to the current bucket's shared counter; returns its new value."""
+        cache = self._cache()
+        cache_key = self._key(value, rate, window.bucket)
+        # A bucket must outlive the window it counts in, plus a little clock skew.
+        ttl = math.ceil(window.width * (window.buckets_back + 2)) + 1
+        if chunk < 0:  # a give-back: the bucket exists (we just added to it)
+            try:
+                return int(cache.incr(cache_key, chunk))
+            except ValueError:
+                return 0
+        if cache.add(cache_key, chunk, ttl):
             return chunk
         try:
             return int(cache.incr(cache_key, chunk))
-        except ValueError:  # expired between add and incr: start the window again
-            cache.add(cache_key, chunk, period + 1)
+        except ValueError:  # expired between add and incr: start the bucket again
+            cache.add(cache_key, chunk, ttl)
             return chunk
-
-    def _forget_old(self, current_window: int) -> None:
-        for key in [k for k, lease in self._leases.items() if lease.window < current_window]:
-            del self._leases[key]
 
     def reset(self) -> None:
         with self._lock:
             self._leases.clear()
-
-
-def _remaining(limit: int, lease: _Lease) -> int:
-    return max(0, limit - lease.counter + lease.tokens)
 
 
 _limiter = LeasedLimiter()
@@ -151,15 +293,22 @@ def rate_limit_hit(value: str, rate: str) -> RateDecision:
     return _limiter.hit(value, rate)
 
 
+def rate_used(value: str, rate: str) -> int:
+    """Requests counted against a key's rate in the sliding window now (the key page)."""
+    return _limiter.usage(value, rate)
+
+
 def quota_hit(value: str, quota: str, *, now: float | None = None) -> RateDecision:
     """Count one request against a calendar-day or calendar-month quota ("10000/d", "5000/mo")."""
     from accounts.limits import quota_parts, quota_window
 
     limit, unit = quota_parts(quota)
-    start, reset = quota_window(unit, time.time() if now is None else now)
+    now = clock() if now is None else now
+    start, reset = quota_window(unit, now)
     period = 86400 if unit == "d" else 31 * 86400
-    # The counter lives a little longer than its window so the key page can read it at the edge.
-    return _quota_limiter.hit_window(value, quota, limit, start, period, reset, "quota_exceeded")
+    return _quota_limiter.hit_window(
+        value, quota, limit, start, period, now + reset, "quota_exceeded", now=now
+    )
 
 
 def quota_used(value: str, quota: str, *, now: float | None = None) -> int:
@@ -167,12 +316,11 @@ def quota_used(value: str, quota: str, *, now: float | None = None) -> int:
     from accounts.limits import quota_parts, quota_window
 
     _, unit = quota_parts(quota)
-    start, _ = quota_window(unit, time.time() if now is None else now)
-    cache = caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
-    return int(cache.get(_make_cache_key(QUOTA_GROUP, start, quota, value, None)) or 0)
+    start, _ = quota_window(unit, clock() if now is None else now)
+    return int(_quota_limiter._cache().get(_quota_limiter._key(value, quota, start)) or 0)
 
 
 def reset_rate_limits() -> None:
-    """Forget this process's leases (tests)."""
-    _limiter.reset()
-    _quota_limiter.reset()
+    """Forget every limiter's leases in this process (tests)."""
+    for limiter in list(_all_limiters):
+        limiter.reset()

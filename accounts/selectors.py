@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from django_ratelimit.core import get_usage
 
 from accounts.constants import Role
 from accounts.errors import NotFound
 from accounts.limits import Ceilings, default_ceilings, effective_rate, quota_parts
 from accounts.models import ApiKey, RoleLimits
 from accounts.permissions import user_role
-from accounts.ratelimits import GROUP, quota_used
+from accounts.ratelimits import quota_used, rate_used, split_rate
 from accounts.usage import usage_days
 
 
@@ -64,10 +63,9 @@ def api_key_usage(*, key: ApiKey, days: int = 30) -> dict:
     rate = limits["rate_limit"]
     window = None
     if rate:
-        usage = get_usage(
-            None, group=GROUP, key=lambda _g, _r: key.prefix, rate=rate, increment=False
-        )
-        window = {"rate": rate, "used": min(usage["count"], usage["limit"]), **usage}
+        limit, _ = split_rate(rate)
+        count = rate_used(key.prefix, rate)
+        window = {"rate": rate, "used": min(count, limit), "count": count, "limit": limit}
     quota = None
     if limits["quota"]:
         limit, unit = quota_parts(limits["quota"])

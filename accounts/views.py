@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
-from django_ratelimit.core import is_ratelimited
 
 from accounts import selectors, services
 from accounts.audit import audit_list
@@ -22,49 +20,39 @@ from accounts.forms import (
     KeyRotateForm,
     RoleLimitsForm,
 )
+from accounts.login_limits import LoginAttempt, login_username, remember_device
 from accounts.permissions import request_ip, role_required, user_role
 from accounts.reveal import secret_stash, secret_take
 from accounts.usage import usage_today_many
 
 
-def _login_username_key(group, request) -> str:
-    # Case-folded, so "Alice" and "alice" share one budget against password guessing.
-    return (request.POST.get("username") or "").strip().lower()[:150]
-
-
-def _login_ip_key(group, request) -> str:
-    return request_ip(request) or "unknown"
-
-
 class LoginView(auth_views.LoginView):
-    """Django's login page, in Modelgate's layout; POSTs limited per IP and per username."""
+    """Django's login page, in Modelgate's layout; POSTs limited (accounts.login_limits)."""
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
 
     def post(self, request, *args, **kwargs):
-        # Both counters advance on every attempt, so neither can be probed without the other.
-        limits = [
-            ("login.ip", _login_ip_key, settings.MODELGATE_LOGIN_RATE_PER_IP),
-            ("login.user", _login_username_key, settings.MODELGATE_LOGIN_RATE_PER_USER),
-        ]
-        limited = [
-            is_ratelimited(request, group=group, key=key, rate=rate, method="POST", increment=True)
-            for group, key, rate in limits
-            if rate
-        ]
-        if any(limited):
+        self.attempt = LoginAttempt(request)
+        refused = self.attempt.refused
+        if refused is not None:
             # An unbound form: the password is not even checked while the limit holds.
-            form = self.get_form_class()(
-                request, initial={"username": _login_username_key(0, request)}
-            )
+            form = self.get_form_class()(request, initial={"username": login_username(request)})
+            wait = refused.retry_after()
             context = self.get_context_data(
-                form=form, limited="Too many login attempts. Wait a minute, then try again."
+                form=form,
+                limited=f"Too many login attempts. Try again in {wait} seconds.",
             )
             response = self.render_to_response(context, status=429)
-            response["Retry-After"] = "60"
+            response["Retry-After"] = wait
             return response
         return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        self.attempt.succeeded()
+        remember_device(response, form.get_user().get_username())
+        return response
 
 
 LogoutView = auth_views.LogoutView  # POST only, as Django 5 requires

@@ -298,7 +298,8 @@ MODELGATE_CSP = envstr(
 )
 # Password guessing: per client IP and per username, on the login POST.
 MODELGATE_LOGIN_RATE_PER_IP = envstr("MODELGATE_LOGIN_RATE_PER_IP", "30/m")
-MODELGATE_LOGIN_RATE_PER_USER = envstr("MODELGATE_LOGIN_RATE_PER_USER", "5/m")
+MODELGATE_LOGIN_RATE_PER_USER_IP = envstr("MODELGATE_LOGIN_RATE_PER_USER_IP", "5/m")
+MODELGATE_LOGIN_RATE_PER_USER = envstr("MODELGATE_LOGIN_RATE_PER_USER", "30/h")
 # The most a role's keys may be allowed until an admin sets RoleLimits; "" means no ceiling.
 MODELGATE_ROLE_LIMITS = {
     "viewer": {"max_rate": envstr("MODELGATE_VIEWER_MAX_RATE", "1000/m")},

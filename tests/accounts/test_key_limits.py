@@ -19,12 +19,17 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture(autouse=True)
-def _fresh_limits():
+def _fresh_limits(monkeypatch):
+    """A clean cache and a controlled clock: time stands still unless a test moves it."""
     from django.core.cache import cache
 
+    from accounts import ratelimits
+
+    now = [1_800_000_000.0]
+    monkeypatch.setattr(ratelimits, "clock", lambda: now[0])
     cache.clear()
     reset_rate_limits()
-    yield
+    yield now
     reset_rate_limits()
 
 
@@ -112,6 +117,16 @@ def test_the_burst_refuses_before_the_minute_rate(alice):
     decisions = [check_rate(principal) for _ in range(5)]
     assert [d.allowed for d in decisions] == [True, True, True, False, False]
     assert decisions[-1].code == "rate_limited" and decisions[-1].limit == 3
+
+
+def test_the_burst_frees_up_as_its_second_slides_on(alice, _fresh_limits):
+    _, raw = api_key_create(user=alice, name="k", scopes=["predict"], burst_limit="3/s")
+    principal = authenticate_key(raw)
+    assert [check_rate(principal).allowed for _ in range(4)] == [True, True, True, False]
+    _fresh_limits[0] += 0.5  # half a second on: the three still count
+    assert not check_rate(principal).allowed
+    _fresh_limits[0] += 0.6  # more than a second after them (and a bucket): free again
+    assert check_rate(principal).allowed
 
 
 def test_an_exhausted_quota_refuses_with_its_own_code(alice):

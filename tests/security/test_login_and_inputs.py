@@ -1,4 +1,5 @@
-"""Login limited per IP and per username; oversized and malformed bodies get 413/400 JSON."""
+"""Login limited per address, per username+address and (softer) per username, on a controlled
+clock; oversized and malformed bodies get 413/400 JSON."""
 
 from __future__ import annotations
 
@@ -10,23 +11,106 @@ from django.urls import reverse
 pytestmark = pytest.mark.django_db
 
 
+class Clock:
+    """A controlled clock for the limiters: still unless moved."""
+
+    def __init__(self):
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(autouse=True)
+def clock(monkeypatch):
+    from accounts import ratelimits
+
+    controlled = Clock()
+    monkeypatch.setattr(ratelimits, "clock", controlled)
+    return controlled
+
+
 def _login(client, username, password="wrong password here", ip="10.0.0.1"):
     return client.post(
         reverse("login"), {"username": username, "password": password}, REMOTE_ADDR=ip
     )
 
 
-def test_login_is_limited_per_username_across_ips(client, alice, settings):
-    settings.MODELGATE_LOGIN_RATE_PER_USER = "3/m"
-    settings.MODELGATE_LOGIN_RATE_PER_IP = "100/m"
-    statuses = [_login(client, "Alice", ip=f"10.0.0.{i}").status_code for i in range(3)]
-    assert statuses == [200, 200, 200]
-    # The right password is not even checked while the limit holds.
-    limited = _login(client, "alice", password="correct horse battery", ip="10.9.9.9")
-    assert limited.status_code == 429 and limited["Retry-After"] == "60"
+def test_it_locks_out_a_username_from_one_address(client, alice, settings):
+    settings.MODELGATE_LOGIN_RATE_PER_USER_IP = "5/m"
+    statuses = [_login(client, "Alice", ip="10.0.0.1").status_code for i in range(5)]
+    assert statuses == [200] * 5
+    # The right password is not even checked while the lockout holds.
+    limited = _login(client, "alice", password="correct horse battery", ip="10.0.0.1")
+    assert limited.status_code == 429 and 1 <= int(limited["Retry-After"]) <= 66
     assert b"Too many login attempts" in limited.content
     assert "_auth_user_id" not in client.session
+    # Another address is not locked out, nor is another user from this one.
+    assert _login(client, "bob", ip="10.0.0.1").status_code == 200
+    assert (
+        _login(client, "alice", password="correct horse battery", ip="10.0.0.2").status_code == 302
+    )
+
+
+def test_the_lockout_lifts_when_its_window_has_slid_past(client, alice, settings, clock):
+    settings.MODELGATE_LOGIN_RATE_PER_USER_IP = "3/m"
+    assert [_login(client, "alice").status_code for _ in range(4)] == [200, 200, 200, 429]
+    wait = int(_login(client, "alice")["Retry-After"])
+    clock.now += wait - 1
+    assert _login(client, "alice").status_code == 429
+    clock.now += 1
+    assert _login(client, "alice").status_code == 200
+
+
+@pytest.mark.parametrize("offset", [0.0, 5.999, 59.999])
+def test_a_burst_straddling_a_boundary_gets_no_more_than_the_limit(client, settings, clock, offset):
+    """Fixed windows let a guesser make 2x the limit across a boundary."""
+    settings.MODELGATE_LOGIN_RATE_PER_USER_IP = "4/m"
+    clock.now += offset
+    before = [_login(client, "alice").status_code for _ in range(6)]
+    clock.now += 0.002
+    after = [_login(client, "alice").status_code for _ in range(6)]
+    assert (before + after).count(200) == 4
+
+
+def test_many_addresses_meet_the_softer_per_username_limit(client, alice, settings):
+    settings.MODELGATE_LOGIN_RATE_PER_USER = "3/m"
+    statuses = [_login(client, "alice", ip=f"10.0.0.{i}").status_code for i in range(3)]
+    assert statuses == [200, 200, 200]
+    assert _login(client, "alice", ip="10.9.9.9").status_code == 429
     assert _login(client, "bob", ip="10.9.9.9").status_code == 200
+
+
+def test_an_attacker_cannot_lock_the_owner_out_of_a_known_browser(alice, settings):
+    """The reported weakness: five bad passwords a minute locked out any named user."""
+    from django.test import Client
+
+    settings.MODELGATE_LOGIN_RATE_PER_USER = "3/m"
+    owner = Client()
+    assert (
+        _login(owner, "alice", password="correct horse battery", ip="192.0.2.1").status_code == 302
+    )
+    owner.post(reverse("accounts:logout"))
+    attacker = Client()
+    for i in range(10):
+        _login(attacker, "alice", ip=f"198.51.100.{i}")
+    assert _login(attacker, "alice", ip="198.51.100.99").status_code == 429
+    # The owner's browser carries the device cookie of its earlier login: not locked out.
+    back = _login(owner, "alice", password="correct horse battery", ip="192.0.2.1")
+    assert back.status_code == 302 and owner.session["_auth_user_id"] == str(alice.pk)
+    # A forged device cookie does not help the attacker.
+    attacker.cookies["mg_login_device"] = owner.cookies["mg_login_device"].value + "x"
+    assert _login(attacker, "alice", ip="198.51.100.100").status_code == 429
+
+
+def test_a_successful_login_does_not_spend_the_username_budget(client, alice, settings):
+    settings.MODELGATE_LOGIN_RATE_PER_USER_IP = "2/m"
+    settings.MODELGATE_LOGIN_RATE_PER_USER = "2/m"
+    for _ in range(5):
+        response = _login(client, "alice", password="correct horse battery")
+        assert response.status_code == 302
+        client.post(reverse("accounts:logout"))
+        client.cookies.pop("mg_login_device", None)
 
 
 def test_login_is_limited_per_ip_across_usernames(client, settings):
