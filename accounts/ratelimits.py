@@ -29,6 +29,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from functools import lru_cache
 
 from django.conf import settings
 from django.core.cache import caches
@@ -48,6 +49,7 @@ def clock() -> float:
     return time.time()
 
 
+@lru_cache(maxsize=256)
 def split_rate(rate: str) -> tuple[int, int]:
     """'100/m' -> (100, 60); '500/5m' -> (500, 300)."""
     count, _, per = rate.partition("/")
@@ -83,11 +85,13 @@ class RateDecision:
 
 
 class _Lease:
-    __slots__ = ("bucket", "tokens", "counter", "prior", "exhausted")
+    __slots__ = ("bucket", "tokens", "counter", "prior", "prior_sum", "frees_at", "exhausted")
 
-    def __init__(self, bucket: int, prior: tuple[int, ...]):
+    def __init__(self, bucket: int, prior: tuple[int, ...], frees_at: float):
         self.bucket = bucket
         self.prior = prior  # the closed buckets still in the window, oldest first
+        self.prior_sum = sum(prior)
+        self.frees_at = frees_at  # when budget comes back (RateLimit-Reset, Retry-After)
         self.tokens = 0  # leased, not yet spent, in this process
         self.counter = 0  # the current bucket's shared counter as of our last lease
         self.exhausted = False
@@ -132,7 +136,15 @@ class LeasedLimiter:
         now = self.now() if now is None else now
         limit, period = split_rate(rate)
         width = period / SUB_WINDOWS
-        window = _Window(limit, period, int(now // width), SUB_WINDOWS, width, 0.0)
+        bucket = int(now // width)
+        with self._lock:  # the hot path: a leased token in the current bucket
+            lease = self._leases.get((value, rate))
+            if lease is not None and lease.bucket == bucket and lease.tokens > 0:
+                lease.tokens -= 1
+                remaining = limit - lease.prior_sum - lease.counter + lease.tokens
+                reset = max(1, math.ceil(lease.frees_at - now))
+                return RateDecision(True, limit, max(0, remaining), reset, period)
+        window = _Window(limit, period, bucket, SUB_WINDOWS, width, 0.0)
         return self._hit(value, rate, window, now, "rate_limited")
 
     def hit_window(
@@ -170,14 +182,15 @@ class LeasedLimiter:
                     return spent  # the common case: one lock, no round trip
         if lease is None or lease.bucket != window.bucket:
             # A new bucket: read the closed ones once (a round trip, outside the lock).
-            fresh = _Lease(window.bucket, self._read_prior(value, rate, window))
+            prior = self._read_prior(value, rate, window)
+            fresh = _Lease(window.bucket, prior, self._frees_at(prior, window))
             with self._lock:
                 lease = self._keep(key, fresh)
                 spent = self._spend(lease, window, now, code)
                 if isinstance(spent, RateDecision):
                     return spent
         counter = self._add(value, rate, window, spent)
-        granted = max(0, min(spent, window.limit - sum(lease.prior) - (counter - spent)))
+        granted = max(0, min(spent, window.limit - lease.prior_sum - (counter - spent)))
         if granted < spent:
             # Give back what was not granted: refusals must not spend the budget, or a client
             # that keeps asking would keep its window full for ever.
@@ -198,7 +211,7 @@ class LeasedLimiter:
             return self._decision(True, lease, window, now, code)
         if lease.exhausted:
             return self._decision(False, lease, window, now, code)
-        return chunk_for(window.limit, sum(lease.prior) + lease.counter)
+        return chunk_for(window.limit, lease.prior_sum + lease.counter)
 
     def give_back(self, value: str, rate: str, *, counted_at: float) -> None:
         """Un-count one admitted request (a login that succeeded), in the bucket it counted in.
@@ -228,21 +241,19 @@ class LeasedLimiter:
         return lease
 
     def _decision(self, allowed, lease: _Lease, window: _Window, now: float, code: str):
-        used = sum(lease.prior) + lease.counter - lease.tokens
-        remaining = max(0, window.limit - used)
-        return RateDecision(
-            allowed, window.limit, remaining, self._reset(lease, window, now), window.period, code
-        )
+        remaining = max(0, window.limit - lease.prior_sum - lease.counter + lease.tokens)
+        reset = max(1, math.ceil(lease.frees_at - now))
+        return RateDecision(allowed, window.limit, remaining, reset, window.period, code)
 
     @staticmethod
-    def _reset(lease: _Lease, window: _Window, now: float) -> int:
-        """Seconds until budget frees: the oldest bucket with counts leaves the window."""
+    def _frees_at(prior: tuple[int, ...], window: _Window) -> float:
+        """When budget comes back: the oldest bucket with counts leaves the window."""
         if window.buckets_back == 0:
-            return max(1, math.ceil(window.ends_at - now))
+            return window.ends_at
         # prior[i] is bucket (bucket - buckets_back + i); it stops counting once the current
         # bucket is bucket + i + 1. With no closed counts, the current bucket is what must pass.
-        oldest = next((i for i, n in enumerate(lease.prior) if n), len(lease.prior))
-        return max(1, math.ceil((window.bucket + oldest + 1) * window.width - now))
+        oldest = next((i for i, n in enumerate(prior) if n), len(prior))
+        return (window.bucket + oldest + 1) * window.width
 
     def _cache(self):
         return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
