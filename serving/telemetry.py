@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
-from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 # Prometheus' default buckets, plus finer ones under 5 ms where a small model answers.
@@ -129,4 +129,37 @@ class PoolCollector(Collector):
         return []
 
 
+class EventsCollector(Collector):
+    """This process's prediction-event buffer, read at scrape time: what was published, handed
+    to the sink, dropped (whole events, or only their sampled payloads) and is waiting."""
+
+    def collect(self) -> Iterable:
+        from serving import events
+
+        buffer = events._buffer
+        stats = buffer.stats() if buffer is not None else {}
+        published = CounterMetricFamily(
+            "modelgate_events_published", "Prediction events accepted by the buffer."
+        )
+        flushed = CounterMetricFamily(
+            "modelgate_events_flushed", "Prediction events handed to the sink."
+        )
+        dropped = CounterMetricFamily(
+            "modelgate_events_dropped",
+            "Events dropped (buffer full or sink down), or payloads stripped to make room.",
+            labels=["what"],
+        )
+        buffered = GaugeMetricFamily("modelgate_events_buffered", "Events waiting for the sink.")
+        published.add_metric([], stats.get("published", 0))
+        flushed.add_metric([], stats.get("flushed", 0))
+        dropped.add_metric(["events"], stats.get("dropped_events", 0))
+        dropped.add_metric(["payloads"], stats.get("dropped_payloads", 0))
+        buffered.add_metric([], stats.get("buffered", 0))
+        yield from (published, flushed, dropped, buffered)
+
+    def describe(self) -> Iterable:
+        return []
+
+
 registry.register(PoolCollector())
+registry.register(EventsCollector())
