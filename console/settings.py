@@ -185,6 +185,9 @@ MODELGATE_MAX_UPLOAD_BYTES = envint("MODELGATE_MAX_UPLOAD_BYTES", 2 * 1024**3)
 FILE_UPLOAD_TEMP_DIR = str(VAR_DIR / "uploads")
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 1024)
+# A caller not yet logged in (or without a valid key) sends at most this: the login form and
+# friends need a few hundred bytes; uploads come only after authentication.
+MODELGATE_MAX_ANONYMOUS_BODY_BYTES = envint("MODELGATE_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024)
 MODELGATE_ARTIFACT_ROOT = Path(envstr("MODELGATE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 MODELGATE_DATASET_ROOT = Path(envstr("MODELGATE_DATASET_ROOT", str(VAR_DIR / "datasets")))
 
@@ -200,9 +203,6 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-# A caller not yet logged in (or without a valid key) sends at most this: the login form and
-# friends need a few hundred bytes; uploads come only after authentication.
-MODELGATE_MAX_ANONYMOUS_BODY_BYTES = envint("MODELGATE_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024)
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
         "rest_framework.parsers.MultiPartParser",

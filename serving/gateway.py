@@ -17,6 +17,8 @@ import time
 
 from django.conf import settings
 
+from accounts.addresses import client_ip
+from accounts.auth_throttle import AuthThrottled
 from accounts.errors import ServiceError
 from accounts.keys import authenticate_key, key_from_headers, presented_prefix
 from serving import inference
@@ -142,7 +144,7 @@ def _check_key(environ: dict, model: str):
             ),
             "missing_key",
         )
-    principal = authenticate_key(raw)
+    principal = _authenticate_from(raw, environ)
     if principal is None:
         raise _Refused(
             ProtocolError(
@@ -177,6 +179,19 @@ def _check_key(environ: dict, model: str):
             principal.prefix,
         )
     return principal, headers
+
+
+def _authenticate_from(raw: str, environ: dict):
+    """The key's principal; an address whose lookups keep failing gets a 429 before a query."""
+    try:
+        return authenticate_key(raw, ip=client_ip(environ))
+    except AuthThrottled as exc:
+        raise ProtocolError(
+            429,
+            "too many failed API-key attempts from this address",
+            "auth_throttled",
+            [("Retry-After", str(exc.retry_after))],
+        ) from None
 
 
 def _read_body(environ: dict, body_reader) -> bytes:
