@@ -37,7 +37,8 @@ VERSION_TRANSITIONS: dict[str, frozenset[str]] = {
     VersionState.REGISTERED: frozenset({VersionState.VALIDATING}),
     VersionState.VALIDATING: frozenset({VersionState.VALIDATED, VersionState.REJECTED}),
     VersionState.VALIDATED: frozenset(),
-    VersionState.REJECTED: frozenset(),
+    # Validated again once its validation policy changed (serving/validation/runs.py).
+    VersionState.REJECTED: frozenset({VersionState.VALIDATING}),
     VersionState.ARCHIVED: frozenset(),
 }
 

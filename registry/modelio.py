@@ -12,6 +12,8 @@ Every callable takes `{input_name: tensor}` and returns `{output_name: tensor}`.
 
 from __future__ import annotations
 
+import re
+import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,9 +83,42 @@ def load(path: Path | str, fmt: str) -> LoadedModel:
         raise
     except Exception as exc:  # TF/Keras raise a zoo of types for a bad artifact
         raise ModelLoadError(
-            f"could not load the {fmt} artifact: {type(exc).__name__}: {exc}"
+            f"could not load the {fmt} artifact: {type(exc).__name__}: {_without_paths(str(exc))}"
         ) from exc
     raise ModelLoadError(f"unknown artifact format {fmt!r}")
+
+
+# Where the server keeps an upload is nobody's business but the server's.
+_ABSOLUTE_PATH = re.compile(r"(?<![\w.])/(?:[\w.@+-]+/)+[\w.@+-]*")
+_HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
+KERAS_HOW_TO = "save the model with model.save('name.keras') (Keras 3) and upload that file"
+
+
+def _without_paths(message: str) -> str:
+    return _ABSOLUTE_PATH.sub("<upload>", message)
+
+
+def _check_keras_archive(path: Path) -> None:
+    """A `.keras` file is a zip holding config.json; say so before Keras says "File not found"."""
+    if not zipfile.is_zipfile(path):
+        with path.open("rb") as head:
+            magic = head.read(8)
+        if magic == _HDF5_MAGIC:
+            raise ModelLoadError(
+                "this is a legacy HDF5 (.h5) model renamed to .keras; load it in Keras and "
+                + KERAS_HOW_TO
+            )
+        raise ModelLoadError(
+            "this file is not a Keras model: a .keras file is a zip archive (config.json and "
+            "weights), and this one is not a zip at all (a text or other file renamed .keras?); "
+            + KERAS_HOW_TO
+        )
+    with zipfile.ZipFile(path) as archive:
+        names = set(archive.namelist())
+    if "config.json" not in names:
+        raise ModelLoadError(
+            "this zip is not a Keras model: it has no config.json at its root; " + KERAS_HOW_TO
+        )
 
 
 def _load_savedmodel(path: Path) -> LoadedModel:
@@ -116,6 +151,7 @@ def _load_keras(path: Path) -> LoadedModel:
     import keras
     import tensorflow as tf
 
+    _check_keras_archive(path)
     model = keras.saving.load_model(str(path), compile=False)
     if not getattr(model, "inputs", None):
         raise ModelLoadError("the Keras model has no defined inputs (build it with keras.Input)")

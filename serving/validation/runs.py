@@ -28,7 +28,25 @@ from serving.validation.suite import CHECK_NAMES, build_context, run_checks
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
-NOT_VALIDATABLE = {VersionState.REJECTED, VersionState.ARCHIVED}
+NOT_VALIDATABLE = {VersionState.ARCHIVED}
+
+
+def _revalidation_refused(version: ModelVersion) -> str:
+    """A rejected version is validated again only under a policy other than the one that
+    rejected it: the same suite under the same thresholds would say the same."""
+    if version.state != VersionState.REJECTED:
+        return ""
+    rejecting = (
+        version.validation_runs.filter(status=ValidationStatus.FAILED)
+        .order_by("-finished_at", "-id")
+        .first()
+    )
+    if rejecting is None or rejecting.policy != policy_effective(version.model):
+        return ""
+    return (
+        f"{version} was rejected by validation run #{rejecting.pk} under the current policy; "
+        "change the model's validation policy (or register a new version) to validate it again"
+    )
 
 
 def _enqueue(run_id: int) -> None:
@@ -45,6 +63,9 @@ def validation_start(
         locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
         if locked.state in NOT_VALIDATABLE:
             raise Conflict(f"{locked} is {locked.state}; register a new version instead")
+        refused = _revalidation_refused(locked)
+        if refused:
+            raise Conflict(refused, code="same_policy")
         active = locked.validation_runs.filter(status__in=ACTIVE_VALIDATION_STATES).first()
         if active is not None:
             raise Conflict(
@@ -57,7 +78,7 @@ def validation_start(
             policy=policy_effective(locked.model),
             requested_by=actor,
         )
-        if locked.state == VersionState.REGISTERED:
+        if locked.state in (VersionState.REGISTERED, VersionState.REJECTED):
             version_set_state(
                 version=locked,
                 state=VersionState.VALIDATING,
