@@ -79,5 +79,6 @@ def test_ensure_admin_names_the_variable_when_its_password_is_refused(db, monkey
         _run("ensure_admin")
     message = str(refused.value)
     assert message.startswith("MODELGATE_ADMIN_PASSWORD is not accepted: This password is too")
-    assert "at least 12 characters" in message and "leave MODELGATE_ADMIN_PASSWORD unset" in message
+    assert "The rule: at least 12 characters, not a common password" in message
+    assert "leave MODELGATE_ADMIN_PASSWORD unset" in message
     assert not get_user_model().objects.filter(username="admin").exists()

@@ -40,9 +40,9 @@ class Command(BaseCommand):
             # Name the variable: the newcomer typed it on the `make run` line, not a "password".
             reason = exc.message.removeprefix("password: ")
             raise CommandError(
-                f"MODELGATE_ADMIN_PASSWORD is not accepted: {reason} Choose one of at least "
-                f"{_min_length()} characters that is not common, not all digits and not like "
-                "the user name, or leave MODELGATE_ADMIN_PASSWORD unset for a generated one."
+                f"MODELGATE_ADMIN_PASSWORD is not accepted: {reason} The rule: at least "
+                f"{_min_length()} characters, not a common password, not all digits, not like "
+                "the user name. Or leave MODELGATE_ADMIN_PASSWORD unset for a generated one."
             ) from exc
         if os.environ.get("MODELGATE_ADMIN_PASSWORD"):
             self.stdout.write(
