@@ -25,7 +25,7 @@ from serving import inference
 from serving.constants import PRODUCTION
 from serving.limits import check_rate, retry_after
 from serving.pool import get_pool
-from serving.protocols import jsonio, native, oip, tfserving
+from serving.protocols import compression, jsonio, native, oip, tfserving, triton
 from serving.refusals import publish_refusal
 from serving.replies import JSON, ProtocolError, Reply
 
@@ -42,7 +42,8 @@ TFS_RE = re.compile(
     r"(?P<tail>/metadata|:predict|:classify|:regress)?/?$"
 )
 OIP_MODEL_RE = re.compile(
-    r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?(?P<tail>/ready|/infer)?/?$"
+    r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?"
+    r"(?P<tail>/ready|/infer|/config|/stats)?/?$"
 )
 
 
@@ -65,11 +66,19 @@ def dispatch(method: str, path: str, environ: dict, body_reader) -> Reply | None
     else:
         return None
     try:
-        return _dispatch(protocol, method, path, environ, body_reader)
+        reply = _dispatch(protocol, method, path, environ, body_reader)
     except ProtocolError as exc:
-        return _error(protocol, exc.status, exc.message, exc.code, exc.headers)
+        reply = _error(protocol, exc.status, exc.message, exc.code, exc.headers)
     except ServiceError as exc:
-        return _error(protocol, exc.status, exc.message, exc.code)
+        reply = _error(protocol, exc.status, exc.message, exc.code)
+    accept = environ.get("HTTP_ACCEPT_ENCODING")
+    if accept and reply is not None:
+        coding = compression.choose_encoding(accept)
+        if coding is not None:  # only when asked: identity stays the zero-cost default
+            reply.body = compression.encode_body(reply.body, coding)
+            reply.headers = [*reply.headers, ("Content-Encoding", coding)]
+        reply.headers = [*reply.headers, ("Vary", "Accept-Encoding")]
+    return reply
 
 
 def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
@@ -77,17 +86,31 @@ def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
         if path in ("/v2", "/v2/"):
             _require(method, "GET")
             return Reply(200, oip.server_metadata_body(SERVER_VERSION))
-        if path in ("/v2/health/live", "/v2/health/ready"):
+        if path == "/v2/health/live":
             _require(method, "GET")
-            ready = path.endswith("live") or get_pool().ready
-            if not ready:
+            return Reply(200, jsonio.dumps({"live": True}))
+        if path == "/v2/health/ready":
+            _require(method, "GET")
+            if not get_pool().ready:
                 raise ProtocolError(503, "server is loading models", "unavailable")
             return Reply(200, oip.ready_body())
+        if path in ("/v2/repository/index", "/v2/repository/index/"):
+            _require(method, "POST")
+            return _repository_index(environ, body_reader)
+        if path in ("/v2/models/stats", "/v2/models/stats/"):
+            _require(method, "GET")
+            principal = _principal(environ)
+            return _statistics([m for m in _served_models() if principal.allows_predict(m)])
         match = OIP_MODEL_RE.match(path)
         if match is None:
             raise ProtocolError(404, f"unknown path {path}", "not_found")
         return _oip(method, match, environ, body_reader)
     if protocol == "tfserving":
+        if path in ("/v1/models", "/v1/models/"):
+            _require(method, "GET")
+            principal = _principal(environ)
+            names = [m for m in _served_models() if principal.allows_predict(m)]
+            return Reply(200, jsonio.dumps({"models": names}))  # KServe V1's model list
         match = TFS_RE.match(path)
         if match is None:
             raise ProtocolError(404, f"unknown path {path}", "not_found")
@@ -199,14 +222,37 @@ def _read_body(environ: dict, body_reader) -> bytes:
         length = int(environ.get("CONTENT_LENGTH") or 0)
     except ValueError:
         raise ProtocolError(400, "invalid Content-Length", "invalid") from None
-    if length > settings.MODELGATE_MAX_PREDICT_BODY_BYTES:
+    limit = settings.MODELGATE_MAX_PREDICT_BODY_BYTES
+    if length > limit:
         raise ProtocolError(
             413,
-            f"request body of {length} bytes exceeds the limit of "
-            f"{settings.MODELGATE_MAX_PREDICT_BODY_BYTES}",
+            f"request body of {length} bytes exceeds the limit of {limit}",
             "too_large",
         )
-    return body_reader(length)
+    body = body_reader(length)
+    encoding = environ.get("HTTP_CONTENT_ENCODING")
+    if encoding:
+        body = compression.decode_body(body, encoding, limit=limit)
+    return body
+
+
+def _principal(environ: dict):
+    """The caller of a listing (no model to scope to yet): a valid key, else 401."""
+    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+    principal = _authenticate_from(raw, environ) if raw is not None else None
+    if principal is None:
+        raise ProtocolError(
+            401,
+            "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
+            "not_authenticated",
+            [("WWW-Authenticate", "Bearer")],
+        )
+    return principal
+
+
+def _served_models() -> list[str]:
+    table = get_pool().table
+    return sorted({model for model, _ in table.routes} | {model for model, _ in table.versions})
 
 
 # -- resolution ---------------------------------------------------------------------------------
@@ -304,7 +350,62 @@ def _tfserving(method, match, environ, body_reader) -> Reply:
     loaded, _, _ = _target(model, version, label, environ)
     if tail == "/metadata":
         return Reply(200, tfserving.metadata_body(model, loaded.number, loaded.signature))
-    return Reply(200, tfserving.status_body(loaded.number, "AVAILABLE"))
+    return Reply(200, _status_body(model, loaded, pinned=version is not None))
+
+
+def _status_body(model: str, loaded, *, pinned: bool) -> bytes:
+    """TF Serving's status listing every version loaded for the model (a version path: that one),
+    plus any that failed to load here (END, with the cause); also KServe V1's `name`/`ready`."""
+    table = get_pool().table
+    numbers = [loaded.number] if pinned else sorted(n for m, n in table.versions if m == model)
+    entries = [_version_status(n, "AVAILABLE", "OK", "") for n in numbers]
+    if not pinned:
+        entries += [
+            _version_status(n, "END", "UNKNOWN", cause)
+            for (m, n), cause in sorted(table.errors.items())
+            if m == model and n not in numbers
+        ]
+    return jsonio.dumps({"name": model, "ready": True, "model_version_status": entries})
+
+
+def _version_status(number: int, state: str, code: str, message: str) -> dict:
+    return {
+        "version": str(number),
+        "state": state,
+        "status": {"error_code": code, "error_message": message},
+    }
+
+
+def _repository_index(environ: dict, body_reader) -> Reply:
+    """Triton's repository index: every model version this replica holds or failed to load."""
+    principal = _principal(environ)
+    body = _read_body(environ, body_reader)
+    document = jsonio.loads(body) if body.strip() else {}
+    ready_only = bool(document.get("ready")) if isinstance(document, dict) else False
+    table = get_pool().table
+    entries = [
+        {"name": m, "version": str(n), "state": "READY", "reason": ""}
+        for m, n in sorted(table.versions)
+        if principal.allows_predict(m)
+    ]
+    for (m, n), cause in sorted(table.errors.items()):
+        if (m, n) not in table.versions and principal.allows_predict(m):
+            entries.append({"name": m, "version": str(n), "state": "UNAVAILABLE", "reason": cause})
+    return Reply(200, triton.index_body(entries, ready_only=ready_only))
+
+
+def _statistics(models: list[str], only: int | None = None) -> Reply:
+    from serving.statistics import version_statistics
+
+    table = get_pool().table
+    entries = []
+    for model in models:
+        counts = version_statistics(model)
+        for m, n in sorted(table.versions):
+            if m == model and only in (None, n):
+                found = counts.get(str(n), {"success": 0, "fail": 0, "seconds": 0.0})
+                entries.append({"name": m, "version": n, **found})
+    return Reply(200, triton.stats_body(entries))
 
 
 def _header_length(environ) -> int | None:
@@ -345,9 +446,31 @@ def _oip(method, match, environ, body_reader) -> Reply:
             content_type,
         )
     _require(method, "GET")
-    loaded, _, _ = _target(model, version, None, environ)
+    loaded, route, _ = _target(model, version, None, environ)
     if tail == "/ready":
-        return Reply(200, oip.ready_body())
+        return Reply(200, oip.ready_body(model))
+    if tail == "/stats":
+        return _statistics([model], only=loaded.number if version is not None else None)
+    if tail == "/config":
+        max_batch = route.config["max_batch_size"] if route is not None else 0
+        runtime = loaded.runtime
+        return Reply(
+            200,
+            triton.config_body(
+                model,
+                platform=_platform(loaded),
+                max_batch_size=max_batch or getattr(runtime, "max_batch_size", 0),
+                signature=loaded.signature,
+                runtime_info={
+                    "xla": getattr(runtime, "xla", None),
+                    "xla_error": getattr(runtime, "xla_error", None),
+                    "device": getattr(runtime, "device", ""),
+                },
+            ),
+        )
     versions = sorted({str(n) for (m, n) in get_pool().table.versions if m == model}, key=int)
-    platform = "tensorflow_savedmodel" if loaded.fmt == "savedmodel" else "tensorflow_keras"
-    return Reply(200, oip.model_metadata_body(model, versions, platform, loaded.signature))
+    return Reply(200, oip.model_metadata_body(model, versions, _platform(loaded), loaded.signature))
+
+
+def _platform(loaded) -> str:
+    return "tensorflow_savedmodel" if loaded.fmt == "savedmodel" else "tensorflow_keras"

@@ -5,6 +5,6 @@ from django.urls import re_path
 from serving import protocol_views
 
 urlpatterns = [
-    re_path(r"^v1/models/.+$", protocol_views.serve, name="tfserving"),
+    re_path(r"^v1/models(?:/.*)?$", protocol_views.serve, name="tfserving"),
     re_path(r"^v2(?:/.*)?$", protocol_views.serve, name="oip"),
 ]

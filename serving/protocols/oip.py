@@ -22,7 +22,9 @@ from serving.protocols import jsonio
 from serving.protocols.tfserving import output_names
 
 SERVER_NAME = "modelgate"
-EXTENSIONS = ["binary_tensor_data"]
+# Triton's names: binary tensors, and the model configuration, repository index and statistics
+# endpoints its clients call (serving/protocols/triton.py).
+EXTENSIONS = ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]
 HEADER_LENGTH = "Inference-Header-Content-Length"
 DATATYPES = {
     "BOOL": "bool",

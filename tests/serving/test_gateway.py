@@ -41,13 +41,15 @@ def test_native_predict_answers_predictions_version_and_ids(
 def test_tfserving_status_metadata_and_predict(client, deployed, predict_key, keras_outputs):
     status = client.get("/v1/models/churn", **auth(predict_key))
     assert status.json() == {
+        "name": "churn",
+        "ready": True,
         "model_version_status": [
             {
                 "version": "1",
                 "state": "AVAILABLE",
                 "status": {"error_code": "OK", "error_message": ""},
             }
-        ]
+        ],
     }
     meta = client.get("/v1/models/churn/metadata", **auth(predict_key)).json()
     sig = meta["metadata"]["signature_def"]["signature_def"]["serving_default"]

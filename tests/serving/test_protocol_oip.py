@@ -313,7 +313,12 @@ def test_it_writes_server_and_model_metadata_and_readiness():
     assert orjson.loads(oip.server_metadata_body("1.0.0")) == {
         "name": "modelgate",
         "version": "1.0.0",
-        "extensions": ["binary_tensor_data"],
+        "extensions": [
+            "binary_tensor_data",
+            "model_configuration",
+            "model_repository",
+            "statistics",
+        ],
     }
     assert orjson.loads(
         oip.model_metadata_body("multi", ["1", "2"], "tensorflow_savedmodel", MULTI)
