@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import zlib
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from django.db import connection, reset_queries, transaction
 
 from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import EDGES_MS, N_BUCKETS
-from monitoring.models import BUCKET_FIELDS, KeyRollup, MetricRollup, PredictionLog, SloPolicy
+from monitoring.models import BUCKET_FIELDS, KeyRollup, MetricRollup, PredictionLog
 from serving.events import STREAM_KEY, PredictionEvent
 from serving.refusals import REFUSED_STATUSES
 
@@ -82,23 +81,6 @@ def request_id_of(event: PredictionEvent) -> str:
         return first.rsplit("-", 1)[0] if event.rows and "-" in first else first
     # An event without ids cannot be deduplicated; give it a fresh one rather than drop it.
     return os.urandom(10).hex()
-
-
-def _keeps_payload(request_id: str, rate: float) -> bool:
-    """Deterministic per request, so a redelivered event gets the same decision."""
-    if rate >= 1.0:
-        return True
-    return zlib.crc32(request_id.encode()) < rate * 0x1_0000_0000
-
-
-def _sample_rates(deployment_ids: set[int]) -> dict[int, float]:
-    if not deployment_ids:
-        return {}
-    return dict(
-        SloPolicy.objects.filter(deployment_id__in=deployment_ids).values_list(
-            "deployment_id", "payload_sample_rate"
-        )
-    )
 
 
 def _json(value) -> str | None:
@@ -270,15 +252,9 @@ def ingest_events(events: Sequence[PredictionEvent]) -> IngestResult:
         by_id.setdefault(request_id_of(event), event)
     if not by_id:
         return IngestResult(received=len(events), ingested=0, duplicates=0)
-    rates = _sample_rates({e.deployment_id for e in by_id.values() if e.deployment_id})
+    # Serving already sampled at the deployment's rate (serving/sampling.py): keep what came.
     rows = [
-        _log_row(
-            e,
-            rid,
-            (e.inputs is not None or e.outputs is not None)
-            and _keeps_payload(rid, rates.get(e.deployment_id, 1.0)),
-            adapt,
-        )
+        _log_row(e, rid, e.inputs is not None or e.outputs is not None, adapt)
         for rid, e in by_id.items()
     ]
     with transaction.atomic():

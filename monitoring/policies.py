@@ -24,16 +24,18 @@ def policy_update(
     principal=None,
     ip: str | None = None,
     check: Callable[[models.Model], None] | None = None,
+    defaults: dict | None = None,
 ):
     """Apply `changes` to the deployment's `model` policy (created on first change), validate,
-    save and audit. Call inside a transaction: the row is locked while it changes."""
+    save and audit. Call inside a transaction: the row is locked while it changes. `defaults`
+    seed a policy created here (values the model's own defaults cannot know)."""
     unknown = set(changes) - set(fields)
     if unknown:
         raise InvalidInput(f"unknown {label} setting(s): {', '.join(sorted(unknown))}")
     if not changes:
         raise InvalidInput("nothing to change")
     policy = model.objects.select_for_update().filter(deployment=deployment).first()
-    policy = policy or model(deployment=deployment)
+    policy = policy or model(deployment=deployment, **(defaults or {}))
     before = policy.as_dict() if policy.pk else None
     for field, value in changes.items():
         setattr(policy, field, value)

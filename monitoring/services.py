@@ -15,6 +15,7 @@ from monitoring import selectors
 from monitoring.constants import FINE_RETENTION, TEN_SECONDS, AlertKind, Resolution
 from monitoring.models import SLO_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog, SloPolicy
 from monitoring.policies import policy_update
+from serving import sampling
 from serving.constants import EventKind
 from serving.deploy import deployment_rollback
 from serving.models import Deployment, DeploymentEvent
@@ -25,11 +26,17 @@ JUDGED_KINDS = (EventKind.DEPLOYED, EventKind.TRAFFIC_CHANGED)
 
 
 def slo_policy_get(deployment: Deployment) -> SloPolicy:
-    """The deployment's policy, or an unsaved default one."""
+    """The deployment's policy, or an unsaved default one (sampling at the global default)."""
     try:
         return deployment.slo_policy
     except SloPolicy.DoesNotExist:
-        return SloPolicy(deployment=deployment)
+        return SloPolicy(deployment=deployment, payload_sample_rate=sampling.default_rate())
+
+
+def payload_sample_rates() -> dict[int, float]:
+    """{deployment id: payload sample rate} of the deployments whose policy sets one; serving
+    applies these (serving/sampling.py), the global setting covers the rest."""
+    return dict(SloPolicy.objects.values_list("deployment_id", "payload_sample_rate"))
 
 
 @transaction.atomic
@@ -37,7 +44,7 @@ def slo_policy_update(
     *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
 ) -> SloPolicy:
     """Change a deployment's SLOs, auto-rollback switch or payload sampling; audited."""
-    return policy_update(
+    policy = policy_update(
         SloPolicy,
         deployment=deployment,
         fields=SLO_FIELDS,
@@ -48,7 +55,11 @@ def slo_policy_update(
         principal=principal,
         ip=ip,
         check=_check_auto_rollback,
+        defaults={"payload_sample_rate": sampling.default_rate()},
     )
+    # This process at once; every other replica within sampling.REFRESH_SECONDS.
+    transaction.on_commit(sampling.invalidate)
+    return policy
 
 
 def _check_auto_rollback(policy: SloPolicy) -> None:

@@ -18,6 +18,7 @@ from accounts.selectors import api_key_get
 from monitoring import figures, selectors, services
 from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm
+from serving import sampling
 from serving import selectors as serving_selectors
 
 
@@ -89,6 +90,7 @@ def deployment_page(request, model: str, deployment: str):
         "can_deploy": can_deploy,
         "slo_form": SloForm(instance=services.slo_policy_get(obj)) if can_deploy else None,
         "alerts": selectors.alerts_open().filter(deployment=obj),
+        "default_sample_rate": sampling.default_rate(),
     }
     if window is not None:
         context.update(_deployment_charts(obj, window))

@@ -7,11 +7,9 @@ import os
 import random
 import time
 
-from django.conf import settings
-
 from accounts.errors import ServiceError
 from serving import cache as prediction_cache
-from serving import events, telemetry
+from serving import events, sampling, telemetry
 from serving.batching import BatcherClosed, QueueFull
 from serving.inputcheck import check_feeds
 from serving.replies import ProtocolError
@@ -68,12 +66,14 @@ def _publish(
     batch_size=0,
     error="",
 ):
-    sample = status == 200 and random.random() < settings.MODELGATE_PAYLOAD_SAMPLE_RATE  # noqa: S311
+    deployment_id = route.deployment_id if route is not None else 0
+    rate = sampling.rate_for(deployment_id)
+    sample = status == 200 and rate > 0 and (rate >= 1 or random.random() < rate)  # noqa: S311
     event = events.PredictionEvent(
         prediction_ids=ids,
         model=loaded.model_name,
         deployment=route.name if route is not None else "",
-        deployment_id=route.deployment_id if route is not None else 0,
+        deployment_id=deployment_id,
         version=loaded.number,
         version_id=loaded.version_id,
         variant=role,
