@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from rest_framework.authentication import BaseAuthentication
-from rest_framework.exceptions import AuthenticationFailed
+from rest_framework.exceptions import AuthenticationFailed, Throttled
 
+from accounts.addresses import client_ip
+from accounts.auth_throttle import AuthThrottled
 from accounts.keys import authenticate_key_with_user, key_from_environ
 
 
@@ -15,7 +17,12 @@ class ApiKeyAuthentication(BaseAuthentication):
         raw = key_from_environ(request.META)
         if raw is None:
             return None  # no key: let session authentication try
-        user, principal = authenticate_key_with_user(raw)
+        try:
+            user, principal = authenticate_key_with_user(raw, ip=client_ip(request.META))
+        except AuthThrottled as exc:
+            raise Throttled(
+                wait=exc.retry_after, detail="Too many failed API-key attempts from this address."
+            ) from None
         if principal is None:
             raise AuthenticationFailed("Invalid or expired API key.", code="invalid_api_key")
         return user, principal

@@ -16,6 +16,7 @@ import secrets
 import threading
 import time
 import zlib
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -24,6 +25,7 @@ from django.core.signals import request_finished
 from django.db import DatabaseError, connection, reset_queries
 from django.utils import timezone
 
+from accounts.auth_throttle import check_address, record_failure
 from accounts.constants import (
     KEY_CHECKSUM_LENGTH,
     KEY_ID_LENGTH,
@@ -43,7 +45,10 @@ KEY_RE = re.compile(
     rf"(?P<checksum>[0-9A-Za-z]{{{KEY_CHECKSUM_LENGTH}}})$"
 )
 LAST_USED_INTERVAL_SECONDS = 60.0
+# Bounds on what this process keeps per key: stored keys (valid, revoked, wrong owner) and, apart
+# from them so a flood of random keys cannot evict the real ones, prefixes that name no key.
 _MAX_CACHED_PREFIXES = 10_000
+_MAX_UNKNOWN_PREFIXES = 4_096
 # Compared against when the prefix is unknown, so a miss costs the same as a wrong secret.
 _DUMMY_HASH = hashlib.sha256(b"modelgate-no-such-key").hexdigest()
 
@@ -171,6 +176,8 @@ class _Entry:
 
 _lock = threading.Lock()
 _entries: dict[str, _Entry] = {}
+# The negative cache: prefix -> when it was found to name no key (oldest first).
+_unknown: OrderedDict[str, float] = OrderedDict()
 
 
 def _ttl() -> float:
@@ -181,6 +188,7 @@ def clear_key_cache() -> None:
     """Forget every cached key and pending last-used write (tests; role changes)."""
     with _lock:
         _entries.clear()
+        _unknown.clear()
     with _touch_lock:
         _last_touch.clear()
         _pending.clear()
@@ -191,6 +199,7 @@ def forget_keys(*, prefixes=(), user_id: int | None = None) -> None:
     with _lock:
         for prefix in prefixes:
             _entries.pop(prefix, None)
+            _unknown.pop(prefix, None)
         if user_id is not None:
             owned = [
                 p for p, e in _entries.items() if e.principal and e.principal.user_id == user_id
@@ -257,25 +266,42 @@ def _load(prefix: str) -> _Entry:
     return entry
 
 
-def _entry_for(prefix: str) -> _Entry:
+_UNKNOWN = _Entry(fetched_at=0.0, hashed_secret=_DUMMY_HASH, principal=None)
+
+
+def _entry_for(prefix: str, ip: str | None = None) -> tuple[_Entry, bool]:
+    """The cached entry for a prefix, else one loaded now; (entry, whether it cost a query)."""
+    now = time.monotonic()
+    ttl = _ttl()
     with _lock:
         entry = _entries.get(prefix)
-    if entry is not None and time.monotonic() - entry.fetched_at < _ttl():
-        return entry
+        unknown_since = _unknown.get(prefix)
+    if entry is not None and now - entry.fetched_at < ttl:
+        return entry, False
+    if unknown_since is not None and now - unknown_since < ttl:
+        return _UNKNOWN, False
+    check_address(ip)  # an address that keeps missing is refused before the query
     # The query runs outside the lock: two threads may both load, which is harmless.
     entry = _load(prefix)
     with _lock:
-        if len(_entries) >= _MAX_CACHED_PREFIXES:
-            _entries.clear()  # bounded memory against floods of well-formed random keys
-        _entries[prefix] = entry
-    return entry
+        if entry.principal is None and entry.hashed_secret == _DUMMY_HASH:
+            _unknown[prefix] = entry.fetched_at
+            _unknown.move_to_end(prefix)
+            while len(_unknown) > _MAX_UNKNOWN_PREFIXES:
+                _unknown.popitem(last=False)
+        else:
+            _unknown.pop(prefix, None)
+            if len(_entries) >= _MAX_CACHED_PREFIXES:
+                _entries.clear()  # bounded memory; only stored keys get here
+            _entries[prefix] = entry
+    return entry, True
 
 
-def _resolve(raw: str | None) -> _Entry | None:
+def _resolve(raw: str | None, ip: str | None = None) -> _Entry | None:
     parsed = parse_key(raw)
     if parsed is None:
         return None
-    entry = _entry_for(parsed.prefix)
+    entry, queried = _entry_for(parsed.prefix, ip)
     # Always compare both, even for an unknown prefix, so timing reveals nothing.
     hashed = hash_secret(parsed.secret)
     current = hmac.compare_digest(hashed, entry.hashed_secret)
@@ -283,6 +309,8 @@ def _resolve(raw: str | None) -> _Entry | None:
     matches = current or (previous and time.time() < entry.previous_until)
     principal = entry.principal
     if not matches or principal is None or principal.is_expired():
+        if queried:
+            record_failure(ip)  # only misses cost a query, so only they spend the budget
         return None
     _touch(principal.key_id)
     return entry
@@ -299,15 +327,16 @@ def presented_prefix(raw: str | None) -> str:
     return parsed.prefix if entry is not None and entry.hashed_secret != _DUMMY_HASH else ""
 
 
-def authenticate_key(raw: str | None) -> KeyPrincipal | None:
-    """The principal of a valid, unrevoked, unexpired key; None otherwise."""
-    entry = _resolve(raw)
+def authenticate_key(raw: str | None, *, ip: str | None = None) -> KeyPrincipal | None:
+    """The principal of a valid, unrevoked, unexpired key; None otherwise. With the caller's
+    address, failed lookups that cost a query are throttled per address (AuthThrottled)."""
+    entry = _resolve(raw, ip)
     return entry.principal if entry else None
 
 
-def authenticate_key_with_user(raw: str | None):
+def authenticate_key_with_user(raw: str | None, *, ip: str | None = None):
     """Like authenticate_key, plus a private copy of the owner (for request.user); no query."""
-    entry = _resolve(raw)
+    entry = _resolve(raw, ip)
     if entry is None:
         return None, None
     return copy.copy(entry.user), entry.principal

@@ -193,6 +193,9 @@ MODELGATE_DATASET_ROOT = Path(envstr("MODELGATE_DATASET_ROOT", str(VAR_DIR / "da
 
 # API keys: the in-process cache TTL bounds how long a revoked key keeps working on a replica.
 MODELGATE_API_KEY_CACHE_SECONDS = envfloat("MODELGATE_API_KEY_CACHE_SECONDS", 5.0)
+# Failed key lookups that cost a query (unknown prefixes, uncached keys), per client address;
+# past it that address's cache misses get a 429 before the query (accounts/auth_throttle.py).
+MODELGATE_AUTH_FAILURES_PER_IP = envstr("MODELGATE_AUTH_FAILURES_PER_IP", "30/m")
 
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

@@ -1,0 +1,95 @@
+"""Random well-formed keys must not each cost a database query: unknown prefixes are cached
+(negatively, bounded) and an address whose lookups keep failing is throttled before the query."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from accounts import keys
+from accounts.keys import generate_key
+
+pytestmark = pytest.mark.django_db
+
+ME = "/api/v1/me"
+PREDICT = "/api/v1/models/churn/deployments/production/predict"
+
+
+@pytest.fixture(autouse=True)
+def _frozen_clock(monkeypatch):
+    from accounts import ratelimits
+
+    monkeypatch.setattr(ratelimits, "clock", lambda: 1_800_000_000.0)
+
+
+def _random_key() -> str:
+    return generate_key()[0]  # well-formed, checksum right, names no stored key
+
+
+def test_a_flood_of_random_keys_is_throttled_before_the_database(client, settings):
+    """The reported weakness: each random well-formed key cost a query, with no throttle."""
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "5/m"
+    with CaptureQueriesContext(connection) as queries:
+        statuses = [
+            client.get(ME, HTTP_AUTHORIZATION=f"Bearer {_random_key()}", REMOTE_ADDR="10.6.6.6")
+            for _ in range(40)
+        ]
+    codes = [r.status_code for r in statuses]
+    assert codes[:5] == [401] * 5 and set(codes[5:]) == {429}
+    assert statuses[-1].json()["code"] == "throttled" and int(statuses[-1]["Retry-After"]) >= 1
+    key_lookups = [q for q in queries.captured_queries if "accounts_apikey" in q["sql"]]
+    assert len(key_lookups) == 5
+    # Another address is not affected.
+    other = client.get(ME, HTTP_AUTHORIZATION=f"Bearer {_random_key()}", REMOTE_ADDR="10.7.7.7")
+    assert other.status_code == 401
+
+
+def test_the_serving_path_throttles_the_same_way(client, settings):
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "3/m"
+    codes = [
+        client.post(
+            PREDICT,
+            {"instances": [[0.1, 0.2, 0.3, 0.4]]},
+            content_type="application/json",
+            HTTP_AUTHORIZATION=f"Bearer {_random_key()}",
+            REMOTE_ADDR="10.6.6.6",
+        )
+        for _ in range(6)
+    ]
+    assert [r.status_code for r in codes] == [401, 401, 401, 429, 429, 429]
+    assert codes[-1].json()["code"] == "auth_throttled"
+
+
+def test_a_throttled_address_still_uses_its_cached_valid_key(client, alice, make_key, settings):
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
+    _, raw = make_key(alice, scopes=["read"])
+    here = {"REMOTE_ADDR": "10.6.6.6"}
+    assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}", **here).status_code == 200
+    codes = [
+        client.get(ME, HTTP_AUTHORIZATION=f"Bearer {_random_key()}", **here).status_code
+        for _ in range(3)
+    ]
+    assert codes == [401, 401, 429]
+    assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}", **here).status_code == 200
+
+
+def test_an_unknown_prefix_costs_one_query_while_cached(client, settings):
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = ""
+    raw = _random_key()
+    with CaptureQueriesContext(connection) as queries:
+        for _ in range(10):
+            assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}").status_code == 401
+    assert len([q for q in queries.captured_queries if "accounts_apikey" in q["sql"]]) == 1
+
+
+def test_the_negative_cache_is_bounded_and_spares_real_keys(alice, make_key, monkeypatch):
+    monkeypatch.setattr(keys, "_MAX_UNKNOWN_PREFIXES", 50)
+    _, raw = make_key(alice, scopes=["read"])
+    assert keys.authenticate_key(raw) is not None
+    for _ in range(300):
+        assert keys.authenticate_key(_random_key()) is None
+    assert len(keys._unknown) == 50
+    with CaptureQueriesContext(connection) as queries:
+        assert keys.authenticate_key(raw) is not None  # still cached: the flood evicted nothing
+    assert len(queries.captured_queries) == 0
