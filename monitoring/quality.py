@@ -111,4 +111,13 @@ def quality_series(*, deployment_id: int, task: str, window: Window) -> dict:
         predicted_at__gte=window.start,
         predicted_at__lt=window.end,
     ).count()
-    return {"window": window.as_dict(), "task": task, "series": series, "labelled": labelled}
+    # Only labels whose prediction was logged with its answer (a sampled payload) can be scored.
+    scored = sum(int(s["totals"]["n"]) for s in series)
+    return {
+        "window": window.as_dict(),
+        "task": task,
+        "series": series,
+        "labelled": labelled,
+        "scored": scored,
+        "unscored": labelled - scored,
+    }

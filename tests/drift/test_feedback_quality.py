@@ -136,9 +136,12 @@ def test_the_quality_series_and_page_show_accuracy_per_version(client, classifie
     (series,) = data["series"]
     assert series["label"] == "v1 primary"
     assert series["totals"]["accuracy"] == pytest.approx(0.9)
-    assert data["labelled"] == 40
+    assert data["labelled"] == 40 and data["scored"] == 40 and data["unscored"] == 0
     client.force_login(alice)
     page = client.get("/monitoring/churn/production/quality/?window=1h")
     html = page.content.decode()
     assert page.status_code == 200
-    assert "40 labelled prediction(s)" in html and 'data-figure="chart-quality-accuracy"' in html
+    assert "<strong>40</strong> label(s) received" in html and "<strong>40</strong> scored" in html
+    assert (
+        "accuracy, precision and recall" in html and 'data-figure="chart-quality-accuracy"' in html
+    )
