@@ -11,6 +11,11 @@ urlpatterns = [
     path("<str:model>/<slug:deployment>/", views.deployment_detail, name="deployment-detail"),
     path("<str:model>/<slug:deployment>/rollback", views.rollback, name="deployment-rollback"),
     path("<str:model>/<slug:deployment>/configure", views.configure, name="deployment-configure"),
+    path(
+        "<str:model>/<slug:deployment>/rollout",
+        views.deployment_rollout,
+        name="deployment-rollout",
+    ),
     path("deploy/<str:model>/v<int:number>", views.deploy_version, name="version-deploy"),
     path("create/<str:model>", views.deployment_create, name="deployment-create"),
     path(

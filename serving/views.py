@@ -16,6 +16,7 @@ from serving import deploy, selectors
 from serving.forms import ConfigForm, DeploymentCreateForm, RollbackForm, StateAtForm, deploy_form
 from serving.history import rollback_preview
 from serving.pool import get_pool
+from serving.rollout import deployment_rollout_status
 
 
 def _found(fn, *args):
@@ -60,6 +61,22 @@ def deployment_detail(request, model: str, deployment: str):
             "state_form": state_form,
             "state_at": state_at,
             "pool": get_pool().stats(),
+            "rollout": deployment_rollout_status(deployment=obj),
+        },
+    )
+
+
+@role_required("read")
+def deployment_rollout(request, model: str, deployment: str):
+    """The rollout card alone, for a live refresh of the deployment page."""
+    obj = _found(selectors.deployment_get, model, deployment)
+    return render(
+        request,
+        "serving/_rollout_status.html",
+        {
+            "deployment": obj,
+            "rollout": deployment_rollout_status(deployment=obj),
+            "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
         },
     )
 

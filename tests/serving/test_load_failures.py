@@ -119,3 +119,17 @@ def test_readyz_says_what_failed_to_load(client, broken_v2, pool, settings):
     pool.refresh()
     response = client.get("/readyz")
     assert "v2 failed to load on 1 replica: ModelLoadError" in response.content.decode()
+
+
+def test_the_deployment_page_shows_the_failure_and_offers_the_rollback(
+    client, broken_v2, pool, alice, bob
+):
+    pool.refresh()
+    client.force_login(alice)
+    page = client.get("/deployments/churn/production/").content.decode()
+    assert 'id="rollout-status"' in page
+    assert "v2 failed to load on 1 replica: ModelLoadError" in page
+    assert 'data-to-label="the previous state">Roll back now</button>' in page
+    client.force_login(bob)  # a viewer sees the state, not the button
+    fragment = client.get("/deployments/churn/production/rollout").content.decode()
+    assert "v2 failed to load on 1 replica" in fragment and "data-rollback-open" not in fragment
