@@ -44,6 +44,10 @@ class KeyOutputSerializer(serializers.Serializer):
         return usage.get(key.prefix, 0) if usage is not None else usage_today(key.prefix)
 
 
+# A response that carries a secret is never stored by a browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store"}
+
+
 def _key_body(api_key, /, **extra) -> dict:
     return {**KeyOutputSerializer(api_key).data, **extra}
 
@@ -102,7 +106,7 @@ class KeyListCreateApi(APIView):
             ip=request_ip(request),
             **data.validated_data,
         )
-        return Response(_key_body(key, key=raw), status=status.HTTP_201_CREATED)
+        return Response(_key_body(key, key=raw), status=status.HTTP_201_CREATED, headers=NO_STORE)
 
 
 class KeyDetailApi(APIView):
@@ -173,7 +177,7 @@ class KeyRotateApi(APIView):
             ip=request_ip(request),
             principal=request_principal(request),
         )
-        return Response(_key_body(key, key=raw))
+        return Response(_key_body(key, key=raw), headers=NO_STORE)
 
 
 class KeyRevokeApi(APIView):

@@ -9,6 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
@@ -144,7 +145,19 @@ def alert_resolve(request, alert_id: int):
         messages.success(request, f"Alert on {alert.deployment} resolved.")
     except ServiceError as exc:
         messages.error(request, exc.message)
-    return redirect(request.POST.get("next") or "dashboard")
+    return redirect(_same_site_path(request.POST.get("next")) or "dashboard")
+
+
+def _same_site_path(target: str | None) -> str | None:
+    """`next` only as a path on this site: another host would make an open redirect."""
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith(("//", "/\\"))
+        and url_has_allowed_host_and_scheme(target, allowed_hosts=None)
+    ):
+        return target
+    return None
 
 
 def _key_context(request, key_id: int) -> tuple[dict, int]:

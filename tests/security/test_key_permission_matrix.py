@@ -186,3 +186,18 @@ def test_a_key_minted_by_an_expiring_key_expires_with_it(client, alice, make_key
         f"/api/v1/keys/{forever.pk}/rotate", {"overlap_hours": 0}, "application/json", **auth
     )
     assert rotate.status_code == 403 and "key" not in rotate.json()
+
+
+def test_responses_that_carry_a_secret_are_not_stored(client, alice, make_key):
+    client.force_login(alice)
+    created = client.post(
+        "/api/v1/keys", {"name": "k", "scopes": ["read"]}, content_type="application/json"
+    )
+    assert created.status_code == 201 and created["Cache-Control"] == "no-store"
+    rotated = client.post(
+        f"/api/v1/keys/{created.json()['id']}/rotate",
+        {"overlap_hours": 0},
+        content_type="application/json",
+    )
+    assert rotated.status_code == 200 and rotated["Cache-Control"] == "no-store"
+    assert "key" in rotated.json()
