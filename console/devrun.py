@@ -47,10 +47,16 @@ def blocking_threads(cores: int | None = None) -> int:
     return 2 * (cores or os.cpu_count() or 1) + 1
 
 
-def banner(port: int) -> list[str]:
+def banner(port: int, grpc_port: int | None = None) -> list[str]:
     """What a newcomer needs once the server is ready; one line per endpoint."""
+    grpc_line = (
+        [f"gRPC:              {HOST}:{grpc_port}  (OIP/Triton, TF Serving, grpc.health.v1)"]
+        if grpc_port
+        else []
+    )
     return [
         f"Modelgate console: http://{HOST}:{port}/",
+        *grpc_line,
         "Log in as:         admin (password: MODELGATE_ADMIN_PASSWORD, or the one printed above "
         "when the user was created)",
         f"REST API docs:     http://{HOST}:{port}/api/docs/",
@@ -130,8 +136,18 @@ def main(argv: list[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
+    grpc_port = int(os.environ.get("GRPC_PORT") or 8500)
+    if grpc_port and port_taken(grpc_port):
+        print(
+            f"gRPC port {grpc_port} is already in use (another `make run`?). Stop that server, "
+            f"or pick another port: GRPC_PORT={grpc_port + 1} make run",
+            file=sys.stderr,
+        )
+        return 1
     devenv.write()
     devenv.load()
+    # The server serves gRPC on loopback too, like HTTP (settings read GRPC_PORT/GRPC_HOST).
+    os.environ.update({"GRPC_PORT": str(grpc_port), "GRPC_HOST": HOST})
     log_level = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
     os.environ["LOG_LEVEL"] = log_level  # Django's own loggers, in the server and the worker
     prepare()
@@ -139,7 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
         if wait_ready(port, processes):
-            print("\n".join(["", *banner(port), ""]), flush=True)
+            print("\n".join(["", *banner(port, grpc_port), ""]), flush=True)
         else:
             print(f"Modelgate did not become ready on port {port}; see the output above.")
             return 1
