@@ -150,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.update({"GRPC_PORT": str(grpc_port), "GRPC_HOST": HOST})
     log_level = (os.environ.get("LOG_LEVEL") or "WARNING").upper()
     os.environ["LOG_LEVEL"] = log_level  # Django's own loggers, in the server and the worker
+    if log_level not in ("DEBUG", "INFO"):
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's C++ start-up chatter
     prepare()
     processes = start(port, log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
