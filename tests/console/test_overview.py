@@ -38,7 +38,7 @@ def _event(n: int, *, deployment_id: int, ts: float, **fields) -> PredictionEven
 
 
 @pytest.fixture
-def overview_traffic(churn, alice):  # noqa: F811 - the imported fixture
+def overview_traffic(churn, alice, clock):  # noqa: F811 - the imported fixture
     from monitoring.models import Alert
     from serving.deploy import deployment_deploy
     from serving.models import Deployment
@@ -59,8 +59,8 @@ def overview_traffic(churn, alice):  # noqa: F811 - the imported fixture
     )
     prod = Deployment.objects.get(name="production")
     now = time.time()
-    # 30 requests 15 s ago (inside the last full minute, whatever the second now is) and 10
-    # failures 90 s ago (inside the last 15 full minutes, outside the last one).
+    # 30 requests 15 s ago (inside the last full minute) and 10 failures 90 s ago (inside the
+    # last 15 full minutes, outside the last one); the clock holds still while the page renders.
     events = [_event(i, deployment_id=prod.pk, ts=now - 15) for i in range(30)]
     events += [
         _event(100 + i, deployment_id=prod.pk, ts=now - 90, status=500, latency_ms=50.0)
