@@ -204,8 +204,10 @@ def feature_drift(
     *,
     method: str = "evidently",
     categorical: bool = False,
+    numeric: bool = False,
 ) -> FeatureDrift:
-    """Judge one feature: Evidently's rule for the sizes and kind, or PSI, or KS at any size."""
+    """Judge one feature: Evidently's rule for the sizes and kind, or PSI, or KS at any size.
+    `categorical`/`numeric` are declarations that override the inferred kind."""
     ref = np.sort(reference[~np.isnan(reference)])
     cur = np.sort(current[~np.isnan(current)])
     if ref.size == 0 or cur.size == 0:
@@ -213,7 +215,7 @@ def feature_drift(
     n_unique = _n_unique(ref)
     if n_unique <= 5:
         n_unique = _n_unique(np.union1d(ref, cur))
-    kind = "cat" if categorical or n_unique <= 5 else "num"
+    kind = "cat" if categorical or (n_unique <= 5 and not numeric) else "num"
     band = ""
     if method == "psi":
         score = psi(ref, cur)
@@ -259,6 +261,7 @@ def dataset_drift(
     method: str = "evidently",
     share_threshold: float = 0.5,
     categorical: frozenset[str] = frozenset(),
+    numeric: frozenset[str] = frozenset(),
     workers: int | None = None,
 ) -> DriftResult:
     """Judge every column of two (rows x features) matrices; the dataset drifts when at least
@@ -282,6 +285,7 @@ def dataset_drift(
             cur_cols[i],
             method=method,
             categorical=names[i] in categorical,
+            numeric=names[i] in numeric,
         )
 
     # numpy's sort and searchsorted release the GIL, so features run in parallel on threads.

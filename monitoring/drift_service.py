@@ -23,6 +23,7 @@ from monitoring.models import (
     PredictionLog,
 )
 from monitoring.policies import policy_update
+from registry.column_kinds import CATEGORICAL, NUMERIC, declared_feature_kinds
 from registry.models import ModelVersion
 from registry.selectors import dataset_inputs
 from serving.constants import EventKind, VariantRole
@@ -176,12 +177,16 @@ def _judge(policy, version, variant, since, now) -> dict:
             "skipped": f"too few rows: {len(reference)} reference, {len(current)} current "
             f"(at least {policy.min_rows} each)",
         }
+    names = feature_names(version.signature)
+    declared = declared_feature_kinds(version.reference_dataset, version.signature)
     result = drift.dataset_drift(
-        feature_names(version.signature),
+        names,
         reference,
         current,
         method=policy.method,
         share_threshold=policy.share_threshold,
+        categorical=frozenset(names[i] for i, k in declared.items() if k == CATEGORICAL),
+        numeric=frozenset(names[i] for i, k in declared.items() if k == NUMERIC),
     )
     return {
         **fields,

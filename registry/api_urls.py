@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import api
+from registry import api, column_kinds_views
 
 urlpatterns = [
     path("models", api.ModelListApi.as_view(), name="api-model-list"),
@@ -25,4 +25,9 @@ urlpatterns = [
     ),
     path("datasets", api.DatasetListCreateApi.as_view(), name="api-dataset-list"),
     path("datasets/<int:dataset_id>", api.DatasetDetailApi.as_view(), name="api-dataset-detail"),
+    path(
+        "datasets/<int:dataset_id>/columns",
+        column_kinds_views.DatasetColumnsApi.as_view(),
+        name="api-dataset-columns",
+    ),
 ]

@@ -81,6 +81,11 @@ class Dataset(models.Model):
     schema = models.JSONField(help_text='{"features": [{"name", "dtype"}], "label": name|null}')
     row_count = models.PositiveIntegerField()
     size = models.BigIntegerField()
+    column_kinds = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text='Declared drift kinds {column: "numeric"|"categorical"}; others are inferred.',
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

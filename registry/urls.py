@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from registry import views
+from registry import column_kinds_views, views
 
 app_name = "registry"
 
@@ -11,6 +11,11 @@ urlpatterns = [
     path("register/", views.version_upload, name="version-upload"),
     path("environments/", views.environment_list, name="environment-list"),
     path("datasets/", views.dataset_list, name="dataset-list"),
+    path(
+        "datasets/<int:dataset_id>/columns/",
+        column_kinds_views.dataset_columns,
+        name="dataset-columns",
+    ),
     path("<slug:name>/", views.model_detail, name="model-detail"),
     path("<slug:name>/v<int:number>/", views.version_detail, name="version-detail"),
 ]
