@@ -291,7 +291,7 @@ def deployment_configure(
     *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
 ) -> DeploymentEvent:
     """Change batching/cache settings; recorded as an event so replicas pick it up."""
-    deployment = Deployment.objects.select_for_update().get(pk=deployment.pk)
+    deployment = _lock_deployment(deployment.model.name, deployment.name, create=False)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
         raise InvalidInput(f"unknown setting(s): {', '.join(sorted(unknown))}")

@@ -365,7 +365,9 @@ def _read_deployments() -> list[dict]:
     from serving.models import Deployment, DeploymentEvent
 
     deployments = list(
-        Deployment.objects.select_related("model").prefetch_related("variants__version")
+        Deployment.objects.filter(archived_at__isnull=True)  # archived: nothing to warm
+        .select_related("model")
+        .prefetch_related("variants__version")
     )
     result = []
     for dep in deployments:

@@ -13,8 +13,9 @@ from accounts.models import AuditEntry
 from monitoring.archiving import deployment_archive_when_idle
 from monitoring.constants import Resolution
 from monitoring.models import MetricRollup
-from serving.deploy import deployment_create, deployment_deploy
+from serving.deploy import deployment_configure, deployment_create, deployment_deploy
 from serving.models import Deployment
+from serving.pool import _read_deployments
 from tests.serving.conftest import auth
 
 pytestmark = pytest.mark.django_db
@@ -122,6 +123,9 @@ def test_an_idle_deployment_is_archived_and_leaves_lists_and_routing(
         **auth(deploy_key),
     )
     assert deploy_again.status_code == 409 and "archived" in deploy_again.json()["error"]
+    with pytest.raises(Conflict, match="archived"):
+        deployment_configure(deployment=typo, actor=alice, changes={"max_batch_size": 8})
+    assert "prodution" not in [d["name"] for d in _read_deployments()]
     revived = deployment_create(model_name="churn", deployment_name="prodution", actor=alice)
     assert revived.archived_at is None and not revived.variants.exists()
 
