@@ -24,6 +24,7 @@ class AlertKind(models.TextChoices):
     AUTO_ROLLED_BACK = "auto_rolled_back", "Auto-rolled back"
     DRIFT = "drift", "Data drift"
     QUALITY_DROP = "quality_drop", "Quality dropped"
+    LOAD_FAILURE = "load_failure", "Failed to load"
 
 
 # The window selector of the monitoring pages and the metrics API.

@@ -30,6 +30,11 @@ BEAT_SCHEDULE = {
         "schedule": SLO_CHECK_SECONDS,
         "options": {"expires": SLO_CHECK_SECONDS},
     },
+    "check-load-failures": {
+        "task": "monitoring.tasks.check_load_failures",
+        "schedule": SLO_CHECK_SECONDS,
+        "options": {"expires": SLO_CHECK_SECONDS},
+    },
     "purge-prediction-logs": {
         "task": "monitoring.tasks.purge_prediction_logs",
         "schedule": crontab(minute=17, hour=3),

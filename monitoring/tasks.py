@@ -35,6 +35,20 @@ def check_slos() -> int:
 
 
 @shared_task(
+    name="monitoring.tasks.check_load_failures",
+    acks_late=True,
+    soft_time_limit=50,
+    time_limit=60,
+    ignore_result=True,
+)
+def check_load_failures() -> int:
+    """Alert on versions that serving replicas fail to load; resolve the cleared ones."""
+    from monitoring.load_alerts import load_failures_check
+
+    return len(load_failures_check())
+
+
+@shared_task(
     name="monitoring.tasks.purge_prediction_logs",
     acks_late=True,
     soft_time_limit=600,

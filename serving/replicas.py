@@ -7,7 +7,7 @@ reporting (killed, scaled down) drops out of every listing by itself.
 
 - With Redis (`REDIS_URL`): one key per replica with a TTL; readers SCAN the prefix.
 - Embedded: one JSON file per replica under `MODELGATE_REPLICA_DIR`, written atomically (temp
-  file + rename); readers skip and remove files older than the TTL. Processes on one machine
+  file + rename); readers skip and remove reports older than the TTL. Processes on one machine
   share it, which is what the embedded mode runs.
 """
 
@@ -95,14 +95,16 @@ def _read_files() -> list[dict]:
     directory = _directory()
     if not directory.is_dir():
         return []
+    # The writer's own `reported_at`, not the file's mtime: one clock for writers and readers.
     oldest = time.time() - settings.MODELGATE_REPLICA_TTL_SECONDS
     documents = []
     for path in directory.glob("*.json"):
         try:
-            if path.stat().st_mtime < oldest:
-                path.unlink(missing_ok=True)  # a replica that stopped reporting
-                continue
-            documents.append(json.loads(path.read_text()))
+            document = json.loads(path.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
             continue  # removed or replaced while we read: the next listing sees it
+        if document.get("reported_at", 0) < oldest:
+            path.unlink(missing_ok=True)  # a replica that stopped reporting
+            continue
+        documents.append(document)
     return documents

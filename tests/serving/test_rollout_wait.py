@@ -5,6 +5,7 @@ The pool runs its real background thread here (so the test's writes must be comm
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -64,7 +65,15 @@ def test_it_times_out_naming_the_replicas_that_lag(client, churn, pool, deploy_k
     replica_dir.mkdir(parents=True, exist_ok=True)
     # Another replica that reports but never picks the change up (stuck loading, say).
     (replica_dir / "ghost-1.json").write_text(
-        json.dumps({"replica": "ghost-1", "epoch": "d0", "deployments": {}, "loaded": []})
+        json.dumps(
+            {
+                "replica": "ghost-1",
+                "reported_at": time.time(),
+                "epoch": "d0",
+                "deployments": {},
+                "loaded": [],
+            }
+        )
     )
     response = _post(
         client, f"{BASE}/deploy", {"version": 1, "wait": True, "wait_timeout": 0.5}, deploy_key
