@@ -358,6 +358,9 @@ def _touch(key_id: int) -> None:
         last = _last_touch.get(key_id)
         if last is not None and now - last < LAST_USED_INTERVAL_SECONDS:
             return
+        if len(_last_touch) >= _MAX_CACHED_PREFIXES:
+            # One per valid key used: bounded like the key cache; forgetting costs one write.
+            _last_touch.clear()
         _last_touch[key_id] = now
         _pending[key_id] = timezone.now()
     if getattr(settings, "MODELGATE_API_KEY_LAST_USED_ASYNC", True):

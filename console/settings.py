@@ -133,7 +133,15 @@ if REDIS_URL:
     }
 else:
     # Embedded default: one process serves everything, so an in-process cache is shared enough.
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Bounded: past MAX_ENTRIES locmem culls a third. Rate limits keep 11 small counters per key
+    # and rate (one per bucket), so the default of 300 would drop live counters under load;
+    # 50,000 entries stay under ~25 MB.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {"MAX_ENTRIES": envint("MODELGATE_LOCMEM_MAX_ENTRIES", 50_000)},
+        }
+    }
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_VIEW = "accounts.api_errors.ratelimited"
@@ -299,7 +307,9 @@ MODELGATE_CSP = envstr(
     "img-src 'self' data: blob:; font-src 'self' data:; connect-src 'self'; "
     "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'",
 )
-# Password guessing: per client IP and per username, on the login POST.
+# Password guessing (sliding windows, accounts/login_limits.py): per client address, a lockout
+# per username+address, and a softer per-username limit that browsers which logged in as that
+# user before are exempt from (so an attacker cannot lock an admin out).
 MODELGATE_LOGIN_RATE_PER_IP = envstr("MODELGATE_LOGIN_RATE_PER_IP", "30/m")
 MODELGATE_LOGIN_RATE_PER_USER_IP = envstr("MODELGATE_LOGIN_RATE_PER_USER_IP", "5/m")
 MODELGATE_LOGIN_RATE_PER_USER = envstr("MODELGATE_LOGIN_RATE_PER_USER", "30/h")
