@@ -218,3 +218,46 @@ def test_promoting_an_ab_winner_takes_the_override_terms(client, rejected, charl
     event = DeploymentEvent.objects.order_by("-id").first()
     assert event.override and event.reason.endswith(f"override: {REASON}")
     assert _serving() == [2]
+
+
+def test_the_console_promote_and_split_forms_say_why_an_override_was_refused(
+    client, rejected, charlie
+):
+    client.force_login(charlie)
+    traffic = client.post(
+        reverse("serving:deployment-traffic", args=["churn", "production"]),
+        {
+            "version": ["1", "2"],
+            "weight": ["50", "50"],
+            "role": ["primary", "candidate"],
+            "reason": "ab",
+            "override": "on",
+        },
+        follow=True,
+    )
+    assert "Traffic not changed: an override needs a written reason" in traffic.content.decode()
+    deployment_set_traffic(
+        model_name="churn",
+        deployment_name="production",
+        variants=SPLIT,
+        actor=charlie,
+        reason=REASON,
+        override=True,
+    )
+    experiment = experiment_start(
+        deployment=Deployment.objects.get(name="production"),
+        name="console promote",
+        control_version=1,
+        treatment_version=2,
+        metric="conversion",
+        mde=0.10,
+        baseline=0.10,
+        actor=charlie,
+    )
+    page = client.get(f"/monitoring/churn/production/experiments/{experiment.pk}/").content
+    assert b'name="override"' in page and b'id="promote-reason"' in page
+    url = reverse("monitoring:experiment-promote", args=["churn", "production", experiment.pk])
+    refused = client.post(url, {"force": "on", "override": "on", "reason": " "}, follow=True)
+    assert "an override needs a written reason" in refused.content.decode()
+    client.post(url, {"force": "on", "override": "on", "reason": REASON})
+    assert _serving() == [2]
