@@ -1,5 +1,6 @@
 """What grew with traffic in the embedded shape (issue 15) stays bounded: the DEBUG query logs of
-threads no web request resets (the event flush thread, predict threads, Celery tasks)."""
+threads no web request resets (the event flush thread, predict threads, Celery tasks), and the
+database connections such threads hold."""
 
 from __future__ import annotations
 
@@ -44,7 +45,9 @@ def test_it_forgets_the_flush_threads_queries_after_each_batch(settings, make_ev
     assert PredictionLog.objects.count() == 100
 
 
-def test_it_forgets_a_predict_threads_queries_under_debug(settings, deployed, predict_key):
+def test_a_predict_thread_forgets_its_queries_and_gives_its_connection_back(
+    settings, deployed, predict_key
+):
     import io
 
     from accounts.keys import clear_key_cache
@@ -66,9 +69,10 @@ def test_it_forgets_a_predict_threads_queries_under_debug(settings, deployed, pr
         }
         statuses = []
         front(environ, lambda status, headers: statuses.append(status))
-        return statuses[0], len(connection.queries_log)
+        # Given back (to the psycopg pool in production), not held by the thread for good.
+        return statuses[0], len(connection.queries_log), connection.connection is None
 
-    assert _in_thread(predict) == ("200 OK", 0)
+    assert _in_thread(predict) == ("200 OK", 0, True)
 
 
 def test_it_forgets_a_celery_tasks_queries_under_debug(settings, alice):
