@@ -52,13 +52,18 @@ def _too_large(request, limit: int | None):
 def _is_authenticated(request) -> bool:
     """A logged-in session or a valid API key; looked at only for bodies over the anonymous
     limit, so small requests pay nothing."""
+    from accounts.addresses import client_ip
+    from accounts.auth_throttle import AuthThrottled
     from accounts.keys import authenticate_key, key_from_environ
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:
         return True
     raw = key_from_environ(request.META)
-    return raw is not None and authenticate_key(raw) is not None
+    try:
+        return raw is not None and authenticate_key(raw, ip=client_ip(request.META)) is not None
+    except AuthThrottled:
+        return False  # an address that keeps failing is anonymous here: its body is refused
 
 
 def _length_required(request):
