@@ -198,6 +198,9 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", 10 * 1024 * 
 MODELGATE_MAX_ANONYMOUS_BODY_BYTES = envint("MODELGATE_MAX_ANONYMOUS_BODY_BYTES", 64 * 1024)
 MODELGATE_ARTIFACT_ROOT = Path(envstr("MODELGATE_ARTIFACT_ROOT", str(VAR_DIR / "artifacts")))
 MODELGATE_DATASET_ROOT = Path(envstr("MODELGATE_DATASET_ROOT", str(VAR_DIR / "datasets")))
+# Processes that only read the store (serving, workers) unpack SavedModels here instead, so the
+# store can be mounted read-only for them; empty = `<MODELGATE_ARTIFACT_ROOT>/extracted`.
+MODELGATE_ARTIFACT_EXTRACT_ROOT = envstr("MODELGATE_ARTIFACT_EXTRACT_ROOT", "")
 
 # API keys: the in-process cache TTL bounds how long a revoked key keeps working on a replica.
 MODELGATE_API_KEY_CACHE_SECONDS = envfloat("MODELGATE_API_KEY_CACHE_SECONDS", 5.0)

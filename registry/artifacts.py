@@ -25,6 +25,14 @@ def artifact_root() -> Path:
     return Path(settings.MODELGATE_ARTIFACT_ROOT)
 
 
+def extract_root() -> Path:
+    """Where SavedModel archives are unpacked for loading: beside the store by default, or a
+    writable scratch dir (MODELGATE_ARTIFACT_EXTRACT_ROOT) where readers mount the store
+    read-only (serving, validation and batch workers in compose and Kubernetes)."""
+    configured = getattr(settings, "MODELGATE_ARTIFACT_EXTRACT_ROOT", "")
+    return Path(configured) if configured else artifact_root() / "extracted"
+
+
 def max_upload_bytes() -> int:
     return int(settings.MODELGATE_MAX_UPLOAD_BYTES)
 
@@ -64,13 +72,13 @@ def artifact_file_path(artifact: Artifact) -> Path:
 
 def artifact_local_path(artifact: Artifact) -> Path:
     """What `registry.modelio.load` takes: the `.keras` file, or the SavedModel directory
-    (the stored archive is extracted once, into `<root>/extracted/<sha>/`)."""
+    (the stored archive is extracted once, into `<extract_root>/<sha>/`)."""
     stored = artifact_file_path(artifact)
     if artifact.format == ArtifactFormat.KERAS:
         if not stored.is_file():
             raise Unavailable(f"artifact {artifact.sha256[:12]} is missing from the store")
         return stored
-    target = artifact_root() / "extracted" / artifact.sha256
+    target = extract_root() / artifact.sha256
     if not target.is_dir():
         if not stored.is_file():
             raise Unavailable(f"artifact {artifact.sha256[:12]} is missing from the store")
