@@ -209,11 +209,14 @@ def _authenticate_from(raw: str, environ: dict):
     try:
         return authenticate_key(raw, ip=client_ip(environ))
     except AuthThrottled as exc:
-        raise ProtocolError(
-            429,
-            "too many failed API-key attempts from this address",
+        raise _Refused(
+            ProtocolError(
+                429,
+                "too many failed API-key attempts from this address",
+                "auth_throttled",
+                [("Retry-After", str(exc.retry_after))],
+            ),
             "auth_throttled",
-            [("Retry-After", str(exc.retry_after))],
         ) from None
 
 

@@ -17,7 +17,14 @@ from serving.constants import PRODUCTION
 
 REFUSED_STATUSES = frozenset({401, 403, 429})
 # Every reason a refusal can carry (the Prometheus `reason` label takes only these).
-REASONS = ("missing_key", "invalid_key", "scope", "rate_limited", "quota_exceeded")
+REASONS = (
+    "missing_key",
+    "invalid_key",
+    "auth_throttled",  # an address whose key lookups keep failing (429 before any query)
+    "scope",
+    "rate_limited",
+    "quota_exceeded",
+)
 
 
 def publish_refusal(

@@ -55,7 +55,7 @@ REFUSED = Counter(
 )
 
 _children: dict[tuple, tuple] = {}
-# Bounded: served (model, deployment) pairs x 3 statuses x 5 reasons (serving.refusals).
+# Bounded: served (model, deployment) pairs x the statuses and REASONS of serving.refusals.
 _refused: dict[tuple, object] = {}
 _requests: dict[tuple, object] = {}
 

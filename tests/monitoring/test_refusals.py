@@ -124,3 +124,18 @@ def test_it_shows_refusals_on_the_deployment_and_key_pages(client, refused_traff
     text = key_page.content.decode()
     assert "Recent refused calls" in text and "rate limit exceeded for this API key" in text
     assert "<dd data-refused>1 (429: 1)</dd>" in text
+
+
+def test_it_counts_an_address_throttled_for_failed_key_lookups(client, deployed, buffer, settings):
+    from accounts.keys import generate_key
+
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
+    before = _refused_counter("churn")
+    codes = [_post(client, generate_key()[0]).status_code for _ in range(3)]
+    assert codes == [401, 401, 429]
+    after = _refused_counter("churn")
+    assert after[("429", "auth_throttled")] - before.get(("429", "auth_throttled"), 0) == 1
+    assert after[("401", "invalid_key")] - before.get(("401", "invalid_key"), 0) == 2
+    buffer.flush()
+    # Made-up keys name no stored key: counted for the deployment, attributed to no key.
+    assert set(PredictionLog.objects.values_list("key_prefix", "status")) == {("", 401), ("", 429)}
