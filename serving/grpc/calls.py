@@ -37,9 +37,19 @@ _HEADERS = {
 }
 
 
+def peer_address(context) -> str:
+    """The caller's IP from gRPC's peer string ("ipv4:10.0.0.1:5123", "ipv6:[::1]:5123"), so
+    the per-address throttle on failed keys applies to gRPC as to HTTP."""
+    kind, _, rest = (context.peer() or "").partition(":")
+    if kind not in ("ipv4", "ipv6"):
+        return ""
+    host = rest.rsplit(":", 1)[0]
+    return host.strip("[]")
+
+
 def environ_of(context) -> dict:
     """The invocation metadata as the environ-like dict gateway functions read."""
-    environ = {}
+    environ = {"REMOTE_ADDR": peer_address(context)}
     for key, value in context.invocation_metadata():
         name = _HEADERS.get(key)
         if name is not None and isinstance(value, str):
