@@ -7,7 +7,7 @@ from accounts.permissions import actor_can
 from serving.deploy import check_promotable
 from serving.forms import DeploymentCreateForm, deploy_form
 from serving.selectors import deployment_names, deployments_of_version
-from serving.validation.runs import NOT_VALIDATABLE, validation_runs_of
+from serving.validation.runs import NOT_VALIDATABLE, revalidation_refused, validation_runs_of
 
 register = template.Library()
 
@@ -35,7 +35,7 @@ def version_actions_context(request, version, csrf_token) -> dict:
     elif latest is not None and not latest.finished:
         blocked = f"Run #{latest.pk} is {latest.status}."
     else:
-        blocked = ""
+        blocked = revalidation_refused(version)
     return {
         "version": version,
         "deployments": deployments_of_version(version),

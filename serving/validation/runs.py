@@ -31,7 +31,7 @@ MAX_ATTEMPTS = 3
 NOT_VALIDATABLE = {VersionState.ARCHIVED}
 
 
-def _revalidation_refused(version: ModelVersion) -> str:
+def revalidation_refused(version: ModelVersion) -> str:
     """A rejected version is validated again only under a policy other than the one that
     rejected it: the same suite under the same thresholds would say the same."""
     if version.state != VersionState.REJECTED:
@@ -63,7 +63,7 @@ def validation_start(
         locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
         if locked.state in NOT_VALIDATABLE:
             raise Conflict(f"{locked} is {locked.state}; register a new version instead")
-        refused = _revalidation_refused(locked)
+        refused = revalidation_refused(locked)
         if refused:
             raise Conflict(refused, code="same_policy")
         active = locked.validation_runs.filter(status__in=ACTIVE_VALIDATION_STATES).first()

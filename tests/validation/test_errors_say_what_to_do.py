@@ -93,5 +93,10 @@ def test_a_rejected_version_is_validated_again_after_its_policy_changed(rejected
 @pytest.mark.django_db
 def test_the_console_explains_why_a_rejected_version_cannot_run_again(client, rejected, alice):
     client.force_login(alice)
+    page = client.get("/models/scored/v1/").content.decode()
+    assert 'disabled title="scored v1 was rejected by validation run #' in page
     response = client.post("/deployments/validate/scored/v1", follow=True)
     assert "change the model&#x27;s validation policy" in response.content.decode()
+    policy_update(model=rejected.model, changes={"parity_require_spec": False}, actor=alice)
+    page = client.get("/models/scored/v1/").content.decode()
+    assert "Run validation suite</button>" in page and "was rejected by" not in page
