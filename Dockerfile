@@ -33,8 +33,11 @@ RUN if [ "${TF_EXTRA}" != "cpu" ] && [ "${TF_EXTRA}" != "gpu" ]; then \
     && pip install --no-cache-dir -c deploy/constraints.txt ".[${TF_EXTRA}]" \
     && DEBUG=1 SECRET_KEY=build-only python manage.py collectstatic --noinput -v 0 \
     && useradd --create-home --uid 1000 modelgate \
-    && mkdir -p /data \
-    && chown modelgate /data
+    && mkdir -p /data/artifacts/batch-jobs /var/cache/modelgate \
+    && chown -R modelgate /data /var/cache/modelgate
+# Every process runs as this user; compose and Kubernetes add a read-only root filesystem, the
+# store read-only where a process only reads it, and scratch space in /tmp and
+# /var/cache/modelgate (SavedModels unpacked for loading).
 USER 1000
 EXPOSE 8000 8001
 # Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests, then drain

@@ -71,7 +71,7 @@ def test_it_validates_the_manifests_against_the_kubernetes_schemas():
 
 def test_it_builds_every_python_service_from_one_dockerfile_with_pinned_images():
     services = _compose()["services"]
-    assert set(PYTHON_SERVICES) | {"postgres", "redis"} == set(services)
+    assert set(PYTHON_SERVICES) | {"postgres", "redis", "proxy"} == set(services)
     for name in PYTHON_SERVICES:
         build = services[name]["build"]
         assert build.get("dockerfile", "Dockerfile") == "Dockerfile", name
@@ -143,3 +143,109 @@ def test_it_records_the_images_base_and_versions_in_every_environment_spec():
         ), name
     assert specs["worker-gpu"]["gpu_count"] == 1 and specs["worker-gpu"]["cuda"]
     assert all(specs[n]["gpu_count"] == 0 for n in specs if n != "worker-gpu")
+
+
+# --- hardening: non-root, read-only, the proxy in front (issue 16) ------------------------------
+
+# Processes that only read the artifact store; web and migrate write it.
+STORE_READERS = ("serving", "worker", "worker-gpu", "beat")
+
+
+def _pods() -> dict[str, dict]:
+    docs = _manifests()
+    return {
+        name: doc["spec"]["template"]["spec"]
+        for (kind, name), doc in docs.items()
+        if kind in ("Deployment", "Job")
+    }
+
+
+def test_it_runs_every_process_as_non_root_on_a_read_only_root():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert re.findall(r"^USER (\S+)$", dockerfile, re.M)[-1] not in ("root", "0")
+    services = _compose()["services"]
+    for name in (*PYTHON_SERVICES, "proxy"):
+        service = services[name]
+        assert service["user"] != "0" and not service["user"].startswith(("0:", "root")), name
+        assert service["read_only"] is True, name
+        assert "/tmp" in service["tmpfs"], name
+        assert "no-new-privileges:true" in service["security_opt"], name
+    pods = _pods()
+    assert set(pods) >= {f"modelgate-{n}" for n in (*PYTHON_SERVICES, "proxy")}
+    for name, pod in pods.items():
+        assert pod["securityContext"]["runAsNonRoot"] is True, name
+        assert pod["securityContext"]["runAsUser"] != 0, name
+        mounts_by_volume = {v["name"]: v for v in pod.get("volumes", [])}
+        for container in pod["containers"]:
+            context = container["securityContext"]
+            assert context["readOnlyRootFilesystem"] is True, name
+            assert context["allowPrivilegeEscalation"] is False, name
+            assert context["capabilities"]["drop"] == ["ALL"], name
+            tmp = [m for m in container["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert tmp and "emptyDir" in mounts_by_volume[tmp[0]["name"]], name
+
+
+def _data_mounts(service: dict) -> dict[str, str]:
+    """target -> mode ('ro' or 'rw') of a compose service's volumes."""
+    mounts = {}
+    for volume in service.get("volumes", []):
+        parts = volume.split(":") if isinstance(volume, str) else [volume["target"]]
+        if len(parts) >= 2:
+            mounts[parts[1]] = parts[2] if len(parts) > 2 else "rw"
+    return mounts
+
+
+def test_it_mounts_the_artifact_store_read_only_where_a_process_only_reads_it():
+    services = _compose()["services"]
+    for name in STORE_READERS:
+        assert _data_mounts(services[name])["/data"] == "ro", name
+    for name in ("web", "migrate"):
+        assert _data_mounts(services[name])["/data"] == "rw", name
+    # Batch jobs write their results to a volume of their own, which web serves.
+    for name in ("worker-gpu", "web"):
+        assert _data_mounts(services[name])["/data/artifacts/batch-jobs"] == "rw", name
+    extract = services["serving"]["environment"]["MODELGATE_ARTIFACT_EXTRACT_ROOT"]
+    assert extract.startswith("/var/cache/modelgate/")
+    assert "/var/cache/modelgate" in services["serving"]["volumes"]
+
+    pods = _pods()
+    for name in ("serving", "worker", "worker-gpu"):
+        mounts = {
+            m["mountPath"]: m for m in pods[f"modelgate-{name}"]["containers"][0]["volumeMounts"]
+        }
+        assert mounts["/data"].get("readOnly") is True, name
+        assert "/var/cache/modelgate" in mounts, name
+    gpu = {m["mountPath"]: m for m in pods["modelgate-worker-gpu"]["containers"][0]["volumeMounts"]}
+    assert gpu["/data/artifacts/batch-jobs"]["subPath"] == "artifacts/batch-jobs"
+    assert not gpu["/data/artifacts/batch-jobs"].get("readOnly")
+    config = _manifests()[("ConfigMap", "modelgate-config")]["data"]
+    assert config["MODELGATE_ARTIFACT_EXTRACT_ROOT"].startswith("/var/cache/modelgate/")
+
+
+def test_it_puts_the_same_proxy_config_in_front_in_compose_and_kubernetes():
+    conf_path = ROOT / "deploy" / "nginx" / "modelgate.conf"
+    conf = conf_path.read_text()
+    upstreams = dict(re.findall(r"server (modelgate-(?:web|serving)):(\d+);", conf))
+    assert set(upstreams) == {"modelgate-web", "modelgate-serving"}
+
+    services = _compose()["services"]
+    proxy = services["proxy"]
+    assert f"{conf_path}:/etc/nginx/conf.d/default.conf:ro" in proxy["volumes"]
+    assert [p["target"] for p in proxy["ports"]] == [8080]
+    for name in ("web", "serving"):
+        alias = f"modelgate-{name}"
+        assert alias in services[name]["networks"]["default"]["aliases"], name
+        # The HTTP port is published on loopback only: the outside world comes through the proxy.
+        published = [str(p) for p in services[name]["ports"] if upstreams[alias] in str(p)]
+        assert published == [f"127.0.0.1:{upstreams[alias]}:{upstreams[alias]}/tcp"], published
+
+    docs = _manifests()
+    assert docs[("ConfigMap", "modelgate-proxy")]["data"]["default.conf"] == conf
+    for alias, port in upstreams.items():
+        ports = [p["port"] for p in docs[("Service", alias)]["spec"]["ports"]]
+        assert int(port) in ports, alias
+    pod = docs[("Deployment", "modelgate-proxy")]["spec"]["template"]["spec"]
+    mounts = {m["mountPath"]: m["name"] for m in pod["containers"][0]["volumeMounts"]}
+    config_volume = next(v for v in pod["volumes"] if v["name"] == mounts["/etc/nginx/conf.d"])
+    assert config_volume["configMap"]["name"] == "modelgate-proxy"
+    assert docs[("Service", "modelgate-proxy")]["spec"]["ports"][0]["targetPort"] == "http"
