@@ -179,3 +179,48 @@ def test_two_rollbacks_step_back_twice_and_the_split_is_checked_live(
     expect(page.locator(".messages")).to_contain_text("Traffic of churn/production changed.")
     assert _serving() == [(1, 90), (3, 10)]
     watch.assert_clean()
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_an_idle_deployment_is_archived_and_a_column_declared_categorical(
+    live_server, transactional_db, keras_model_file, browser, width, tmp_path
+):
+    import numpy as np
+    from playwright.sync_api import expect
+
+    from accounts.services import user_create
+    from registry.models import Dataset
+    from registry.services import dataset_create
+    from serving.deploy import deployment_deploy
+    from serving.models import Deployment
+
+    alice = user_create(username="alice", password=PASSWORD, role="deployer")
+    _versions(alice, keras_model_file, 1)
+    deployment_deploy(
+        model_name="churn", deployment_name="canary-old", version_number=1, actor=alice
+    )
+    path = tmp_path / "reference.npz"
+    rows = np.random.default_rng(0).normal(size=(50, 4)).astype("float32")
+    rows[:, 0] = np.arange(50) % 8
+    np.savez(path, features=rows)
+    dataset = dataset_create(name="reference", upload=path, filename="reference.npz", actor=alice)
+    page, watch = _login(browser, live_server, "alice", width, "/deployments/churn/canary-old/")
+
+    page.click("#archive summary")
+    page.fill("#archive-reason", "replaced by production")
+    page.click("#archive button[type=submit]")
+    page.wait_for_url("**/deployments/")
+    expect(page.locator(".messages")).to_contain_text("Archived churn/canary-old")
+    assert Deployment.objects.get(name="canary-old").archived_at is not None
+
+    page.goto(f"{live_server.url}/models/datasets/")
+    page.click(f"a[href='/models/datasets/{dataset.pk}/columns/']")
+    first = page.locator("#column-kinds select").first
+    expect(first.locator("option[selected]")).to_have_text("numeric (inferred)")
+    first.select_option("categorical")
+    page.click("#column-kinds button[type=submit]")
+    expect(page.locator(".messages")).to_contain_text("Column kinds of")
+    assert Dataset.objects.get(pk=dataset.pk).column_kinds == {
+        dataset.feature_names[0]: "categorical"
+    }
+    watch.assert_clean()
