@@ -39,7 +39,7 @@ RUN if [ "${TF_EXTRA}" != "cpu" ] && [ "${TF_EXTRA}" != "gpu" ]; then \
 # store read-only where a process only reads it, and scratch space in /tmp and
 # /var/cache/modelgate (SavedModels unpacked for loading).
 USER 1000
-EXPOSE 8000 8001
+EXPOSE 8000 8001 8500
 # Every process handles SIGTERM itself: granian and gunicorn finish in-flight requests, then drain
 # the batchers and flush prediction events on exit; Celery finishes the running task (warm
 # shutdown).

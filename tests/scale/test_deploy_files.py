@@ -104,7 +104,7 @@ def test_it_probes_serving_on_readyz_and_drains_it_before_kill():
     docs = _manifests()
     pod = docs[("Deployment", "modelgate-serving")]["spec"]["template"]["spec"]
     container = pod["containers"][0]
-    assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+    assert container["startupProbe"]["httpGet"]["path"] == "/readyz"
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     assert container["lifecycle"]["preStop"]["exec"]["command"] == ["sleep", "10"]
     kill_timeout = int(
@@ -114,6 +114,21 @@ def test_it_probes_serving_on_readyz_and_drains_it_before_kill():
     hpa = docs[("HorizontalPodAutoscaler", "modelgate-serving")]["spec"]
     assert {m["type"] for m in hpa["metrics"]} == {"Resource", "Pods"}
     assert ("PodDisruptionBudget", "modelgate-serving") in docs
+
+
+def test_it_exposes_grpc_and_probes_readiness_with_grpc_health():
+    docs = _manifests()
+    pod = docs[("Deployment", "modelgate-serving")]["spec"]["template"]["spec"]
+    container = pod["containers"][0]
+    ports = {port["name"]: port["containerPort"] for port in container["ports"]}
+    env = {item["name"]: item.get("value") for item in container["env"]}
+    assert ports["grpc"] == int(env["GRPC_PORT"]) == 8500
+    assert container["readinessProbe"]["grpc"]["port"] == ports["grpc"]
+    service = docs[("Service", "modelgate-serving")]["spec"]
+    assert {"name": "grpc", "port": 8500, "targetPort": "grpc"} in service["ports"]
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())["services"]["serving"]
+    assert compose["environment"]["GRPC_PORT"] == "8500"
+    assert any(str(port).endswith("8500:8500") for port in compose["ports"])
 
 
 def test_it_schedules_the_gpu_worker_on_gpu_nodes_only():
