@@ -7,6 +7,11 @@ them with concurrent single-row Open Inference Protocol JSON requests (bodies bu
 tritonclient); prints one table measured in this run.
 
     .venv/bin/python bench/serving.py [--duration 5] [--concurrency 1,8,32,64] [--client raw]
+    .venv/bin/python bench/serving.py --grpc --concurrency 1,32 [--peers kserve,mlserver]
+
+With `--grpc` it also drives gRPC (bench/grpc_serving.py): Modelgate's gRPC port inside the
+serving processes and beside them, and KServe / MLServer with gRPC on, in their own virtualenvs
+under `--scratch`.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 PEERS = {  # req/s at c=32, single-row OIP JSON from tritonclient, same machine class
     "KServe 0.21": {"small": 1290, "wide": 840},
@@ -316,7 +322,18 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=16, help="blocking threads a process")
     parser.add_argument("--no-redis", action="store_true")
     parser.add_argument("--json", type=Path, default=None, help="also write results here")
+    parser.add_argument("--grpc", action="store_true", help="also measure gRPC and the peers")
+    parser.add_argument("--peers", default="kserve,mlserver", help="gRPC peers ('' for none)")
+    parser.add_argument(
+        "--scratch", type=Path, default=ROOT / "var" / "bench", help="peers' virtualenvs live here"
+    )
+    parser.add_argument("--grpc-standalone", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.grpc_standalone:
+        import grpc_serving
+
+        grpc_serving.standalone_main(args.grpc_standalone)
+        return
     models = args.models.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
     use_redis = not args.no_redis and redis_available(os.environ.get("REDIS_URL", ""))
@@ -329,8 +346,18 @@ def main() -> None:
         for kind in models
     }
 
+    grpc_port = 0
+    if args.grpc:
+        import grpc_serving
+
+        grpc_port = grpc_serving.free_port()
+        env.update({"GRPC_PORT": str(grpc_port), "GRPC_HOST": "127.0.0.1"})
+        os.environ.update(env)
+    else:
+        env["GRPC_PORT"] = "0"
     proc, port = start_server(env, args.threads, args.workers)
     rows = {}
+    grpc_rows: dict = {}
     try:
         for kind in models:
             for dep in ("batched", "unbatched"):
@@ -342,10 +369,127 @@ def main() -> None:
                         f"p50 {r['p50']:.2f} ms  errors {r['errors']}",
                         flush=True,
                     )
+        if args.grpc:
+            grpc_rows = run_grpc(args, models, levels, key, grpc_port, proc.pid, env, work)
     finally:
         proc.terminate()
         proc.wait(10)
     report(rows, raw, models, levels, use_redis, args)
+    if args.grpc:
+        report_grpc(grpc_rows, rows, models, levels)
+
+
+def run_grpc(args, models, levels, key, grpc_port, server_pid, env, work) -> dict:
+    """gRPC rows: (target, model, concurrency) -> result; plus memory per target."""
+    import grpc_serving
+
+    payloads = {kind: grpc_serving.request_bytes(kind, MODELS[kind][0]) for kind in models}
+    results: dict = {}
+
+    def measure(target, port, api_key, only_levels=None):
+        for kind in models:
+            for c in only_levels or levels:
+                r = grpc_serving.drive(port, payloads[kind], api_key, c, args.duration)
+                results[(target, kind, c)] = r
+                print(
+                    f"  gRPC {target:18} {kind:5} c={c:<3} {r['rps']:8.0f} req/s  "
+                    f"p50 {r['p50']:.2f} ms  errors {r['errors']}",
+                    flush=True,
+                )
+
+    grpc_serving.wait_port(grpc_port, None)
+    measure("Modelgate", grpc_port, key)
+    results[("Modelgate", "rss_mb")] = grpc_serving.rss_mb(server_pid)
+    # The alternative: gRPC beside the serving processes, in a process with its own pool.
+    beside_port = grpc_serving.free_port()
+    beside = subprocess.Popen(
+        [sys.executable, str(Path(__file__)), "--grpc-standalone", str(beside_port)],
+        cwd=ROOT,
+        env={**os.environ, **env, "MODELGATE_POOL_AUTOSTART": "1"},
+    )
+    try:
+        grpc_serving.wait_port(beside_port, beside)
+        measure("Modelgate beside", beside_port, key, [c for c in levels if c == max(levels)])
+        results[("Modelgate beside", "rss_mb")] = grpc_serving.rss_mb(beside.pid)
+    finally:
+        beside.terminate()
+        beside.wait(10)
+    tf_site = str(next((ROOT / ".venv" / "lib").glob("python3*/site-packages")))
+    paths = {kind: work / f"{kind}.keras" for kind in models}
+    starters = {"kserve": grpc_serving.start_kserve, "mlserver": grpc_serving.start_mlserver}
+    names = {"kserve": "KServe 0.21", "mlserver": "MLServer 1.7.1"}
+    for peer in filter(None, args.peers.split(",")):
+        peer_proc, peer_port = starters[peer](args.scratch, tf_site, paths)
+        try:
+            measure(names[peer], peer_port, None)
+            results[(names[peer], "rss_mb")] = grpc_serving.rss_mb(peer_proc.pid)
+        finally:
+            peer_proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                peer_proc.wait(10)
+            if peer_proc.poll() is None:
+                peer_proc.kill()
+    return results
+
+
+def report_grpc(results, rest_rows, models, levels) -> None:
+    targets = []
+    for key in results:
+        if key[0] not in targets:
+            targets.append(key[0])
+    print()
+    print("gRPC, single-row ModelInfer (request bytes built by tritonclient.grpc):")
+    print()
+    print("| server | model | conc | req/s | p50 ms | p95 ms | p99 ms | errors |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    for target in targets:
+        for kind in models:
+            for c in levels:
+                r = results.get((target, kind, c))
+                if r is not None:
+                    print(
+                        f"| {target} | {kind} | {c} | {r['rps']:.0f} | {r['p50']:.2f} | "
+                        f"{r['p95']:.2f} | {r['p99']:.2f} | {r['errors']} |"
+                    )
+    print()
+    print(
+        "Memory (RSS of the server's processes, MB): "
+        + ", ".join(
+            f"{t} {results[(t, 'rss_mb')]:.0f}" for t in targets if (t, "rss_mb") in results
+        )
+    )
+    peers = [t for t in targets if not t.startswith("Modelgate")]
+    top = max(levels)
+    print()
+    print("Ratios (targets from issue 12):")
+    for kind in models:
+        ours = results[("Modelgate", kind, top)]["rps"]
+        if peers:
+            best = max(results[(p, kind, top)]["rps"] for p in peers)
+            print(
+                f"- {kind}: gRPC c={top} {ours:.0f} req/s = {ours / max(best, 1):.2f}x the best "
+                f"peer's gRPC ({best:.0f}); target >= 1.5x -> "
+                f"{'MET' if ours >= 1.5 * best else 'MISSED'}"
+            )
+        for c in levels:
+            rest = rest_rows[(kind, "batched", c)]["rps"]
+            grpc_rps = results[("Modelgate", kind, c)]["rps"]
+            print(
+                f"- {kind}: c={c} gRPC {grpc_rps:.0f} vs REST {rest:.0f} req/s = "
+                f"{grpc_rps / max(rest, 1):.2f}x; target >= 1x -> "
+                f"{'MET' if grpc_rps >= rest else 'MISSED'}"
+            )
+        if ("Modelgate beside", kind, top) in results:
+            beside = results[("Modelgate beside", kind, top)]["rps"]
+            print(f"- {kind}: c={top} inside {ours:.0f} vs beside {beside:.0f} req/s")
+    if 1 in levels and peers:
+        for kind in models:
+            ours = results[("Modelgate", kind, 1)]["p50"]
+            best = min(results[(p, kind, 1)]["p50"] for p in peers)
+            print(
+                f"- {kind}: p50 at c=1 over gRPC {ours:.2f} ms vs best peer {best:.2f} ms -> "
+                f"{'MET' if ours <= best else 'MISSED'}"
+            )
 
 
 def report(rows, raw, models, levels, use_redis, args) -> None:
