@@ -17,7 +17,7 @@ import zlib
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import close_old_connections, reset_queries
+from django.db import close_old_connections, connections, reset_queries
 
 from serving.batching import Batcher
 from serving.constants import VariantRole
@@ -145,6 +145,7 @@ class ServingPool:
                 close_old_connections()
                 reset_queries()  # a background thread's DEBUG query log is never reset
             self._stop.wait(self.poll_interval)
+        connections.close_all()  # this thread's own; a dropped test database has no stale session
 
     # -- the swap ----------------------------------------------------------------------------
     def refresh(self, epoch: str | None = None) -> RouteTable:

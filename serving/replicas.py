@@ -5,7 +5,8 @@ after every route-table swap and as a heartbeat every `MODELGATE_REPLICA_REPORT_
 on the request path. A report lives for `MODELGATE_REPLICA_TTL_SECONDS`: a replica that stops
 reporting (killed, scaled down) drops out of every listing by itself.
 
-- With Redis (`REDIS_URL`): one key per replica with a TTL; readers SCAN the prefix.
+- With Redis (`REDIS_URL`): one key per replica with a TTL under `MODELGATE_REPLICA_KEY_PREFIX`;
+  readers SCAN the prefix.
 - Embedded: one JSON file per replica under `MODELGATE_REPLICA_DIR`, written atomically (temp
   file + rename); readers skip and remove reports older than the TTL. Processes on one machine
   share it, which is what the embedded mode runs.
@@ -25,7 +26,6 @@ from django.conf import settings
 
 logger = logging.getLogger(__name__)
 
-REDIS_PREFIX = "modelgate:replica:"
 _replica_id = f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
 
 
@@ -40,6 +40,10 @@ def _redis():
     from django_redis import get_redis_connection
 
     return get_redis_connection("default")
+
+
+def _prefix() -> str:
+    return settings.MODELGATE_REPLICA_KEY_PREFIX
 
 
 def _directory() -> Path:
@@ -59,7 +63,7 @@ def replica_report(state: dict) -> None:
     ttl = settings.MODELGATE_REPLICA_TTL_SECONDS
     client = _redis()
     if client is not None:
-        client.set(REDIS_PREFIX + replica_id(), payload, ex=max(1, round(ttl)))
+        client.set(_prefix() + replica_id(), payload, ex=max(1, round(ttl)))
         return
     directory = _directory()
     directory.mkdir(parents=True, exist_ok=True)
@@ -72,7 +76,7 @@ def replica_withdraw() -> None:
     """Remove this replica's report (graceful shutdown): it serves nothing any more."""
     client = _redis()
     if client is not None:
-        client.delete(REDIS_PREFIX + replica_id())
+        client.delete(_prefix() + replica_id())
         return
     (_directory() / f"{replica_id()}.json").unlink(missing_ok=True)
 
@@ -82,10 +86,11 @@ def replicas_live() -> list[dict]:
     client = _redis()
     documents = []
     if client is not None:
-        keys = sorted(client.scan_iter(match=REDIS_PREFIX + "*", count=500))
+        keys = sorted(client.scan_iter(match=_prefix() + "*", count=500))
+        oldest = time.time() - settings.MODELGATE_REPLICA_TTL_SECONDS  # Redis' TTL, to the second
         for raw in client.mget(keys) if keys else []:
-            if raw is not None:
-                documents.append(json.loads(raw))
+            if raw is not None and (document := json.loads(raw)).get("reported_at", 0) >= oldest:
+                documents.append(document)
     else:
         documents = _read_files()
     return sorted(documents, key=lambda d: d["replica"])

@@ -3,6 +3,8 @@ resolved once no live replica reports the failure."""
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 
 from monitoring.constants import AlertKind
@@ -17,6 +19,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture(autouse=True)
 def _own_replica_dir(settings, tmp_path):
     settings.MODELGATE_REPLICA_DIR = tmp_path / "replicas"
+    settings.MODELGATE_REPLICA_KEY_PREFIX = f"test:{uuid.uuid4().hex}:replica:"  # with Redis
     settings.MODELGATE_REPLICA_TTL_SECONDS = 20
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import uuid
 
 import pytest
 
@@ -27,6 +28,7 @@ class Clock:
 @pytest.fixture(autouse=True)
 def _own_replica_dir(settings, tmp_path):
     settings.MODELGATE_REPLICA_DIR = tmp_path / "replicas"
+    settings.MODELGATE_REPLICA_KEY_PREFIX = f"test:{uuid.uuid4().hex}:replica:"  # with Redis
 
 
 def corrupt(version) -> None:

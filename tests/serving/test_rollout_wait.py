@@ -5,7 +5,7 @@ The pool runs its real background thread here (so the test's writes must be comm
 from __future__ import annotations
 
 import json
-import time
+import uuid
 
 import pytest
 
@@ -19,6 +19,7 @@ BASE = "/api/v1/models/churn/deployments/production"
 @pytest.fixture
 def replica_dir(settings, tmp_path):
     settings.MODELGATE_REPLICA_DIR = tmp_path / "replicas"
+    settings.MODELGATE_REPLICA_KEY_PREFIX = f"test:{uuid.uuid4().hex}:replica:"  # with Redis
     return settings.MODELGATE_REPLICA_DIR
 
 
@@ -60,21 +61,16 @@ def test_it_answers_502_when_the_new_version_fails_everywhere_and_rolls_back_in_
     assert back.json()["rollout"]["converged"] is True
 
 
-def test_it_times_out_naming_the_replicas_that_lag(client, churn, pool, deploy_key, replica_dir):
+def test_it_times_out_naming_the_replicas_that_lag(
+    client, churn, pool, deploy_key, replica_dir, monkeypatch
+):
+    from serving import replicas
+
     pool.ensure_started()
-    replica_dir.mkdir(parents=True, exist_ok=True)
     # Another replica that reports but never picks the change up (stuck loading, say).
-    (replica_dir / "ghost-1.json").write_text(
-        json.dumps(
-            {
-                "replica": "ghost-1",
-                "reported_at": time.time(),
-                "epoch": "d0",
-                "deployments": {},
-                "loaded": [],
-            }
-        )
-    )
+    with monkeypatch.context() as patch:
+        patch.setattr(replicas, "_replica_id", "ghost-1")
+        replicas.replica_report({"epoch": "d0", "deployments": {}, "loaded": []})
     response = _post(
         client, f"{BASE}/deploy", {"version": 1, "wait": True, "wait_timeout": 0.5}, deploy_key
     )
