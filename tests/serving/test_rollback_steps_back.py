@@ -128,3 +128,15 @@ def test_the_api_and_the_page_show_where_the_rollback_goes(client, three, alice,
     assert response.status_code == 201 and response.json()["restored_event"] == second.pk
     detail = client.get("/api/v1/models/churn/deployments/production", **auth(deploy_key)).json()
     assert detail["rollback_to"]["event"] == three[0].pk
+
+
+def test_the_cli_steps_back_with_the_same_definition(three, alice, capsys):
+    from django.core.management import CommandError, call_command
+
+    first, second, _ = three
+    call_command("rollback", "churn", "production", "--user", "alice", "--reason", "cli step")
+    assert f"the state of #{second.pk}" in capsys.readouterr().out and _serving() == [2]
+    call_command("rollback", "churn", "production", "--reason", "again")
+    assert _serving() == [1]
+    with pytest.raises(CommandError, match="no earlier state"):
+        call_command("rollback", "churn", "production", "--reason", "once more")
