@@ -20,6 +20,7 @@ def experiment_list(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     can_deploy = actor_can(request.user, None, "deploy", model_name=model)
     form, status = None, 200
+    serving = {v.version.number: v.weight for v in obj.variants.all() if v.role != "shadow"}
     if request.method == "POST":
         if not can_deploy:
             return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
@@ -38,7 +39,9 @@ def experiment_list(request, model: str, deployment: str):
         form = ExperimentForm(initial={"alpha": 0.05, "power": 0.8}, deployment=obj)
     context = {
         "deployment": obj,
-        "experiments": obj.experiments.all()[:100],
+        "experiments": [
+            (e, experiments.experiment_split_gone(e, serving)) for e in obj.experiments.all()[:100]
+        ],
         "form": form,
         "weights": {v.version.number: (v.weight, v.role) for v in obj.variants.all()},
     }

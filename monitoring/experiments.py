@@ -34,6 +34,21 @@ def _serving_weights(deployment: Deployment) -> dict[int, int]:
     }
 
 
+def experiment_split_gone(experiment: Experiment, serving: dict[int, int]) -> str:
+    """Why a running experiment no longer runs as planned ("v2 takes no traffic now"), or ""
+    when both arms still serve (or the experiment has ended). `serving`: version -> weight."""
+    if experiment.status != ExperimentStatus.RUNNING:
+        return ""
+    idle = [
+        f"v{n}"
+        for n in (experiment.control_version, experiment.treatment_version)
+        if not serving.get(n)
+    ]
+    if not idle:
+        return ""
+    return f"{' and '.join(idle)} {'take' if len(idle) > 1 else 'takes'} no traffic now"
+
+
 @transaction.atomic
 def experiment_start(
     *,
@@ -216,6 +231,7 @@ def experiment_analyze(experiment: Experiment, *, now=None) -> dict:
     weights = experiment.result.get("weights") or _serving_weights(experiment.deployment)
     weights = {int(k): v for k, v in weights.items()}
     srm = abstats.sample_ratio_mismatch(exposures, [weights.get(n, 0) for n in arms])
+    weights_now = _serving_weights(experiment.deployment)  # the planned split may be gone
     guardrails = _guardrails(experiment, until)
     verdict = abstats.verdict(
         comparison,
@@ -237,6 +253,8 @@ def experiment_analyze(experiment: Experiment, *, now=None) -> dict:
         if required is None
         else [max(0, required - n_c), max(0, required - n_t)],
         "weights": weights,
+        "weights_now": weights_now,
+        "split_gone": experiment_split_gone(experiment, weights_now),
         "srm": srm,
         "guardrails": guardrails,
         "verdict": verdict,
