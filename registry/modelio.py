@@ -175,6 +175,27 @@ def _load_keras(path: Path) -> LoadedModel:
             result = [result]
         return dict(zip(names, result, strict=True))
 
+    outputs = _traced_output_dtypes(call, inputs, outputs)
     return LoadedModel(
         inputs, outputs, call, "keras", f"{keras.__version__} (tf {tf.__version__})", model
     )
+
+
+def _traced_output_dtypes(call, inputs: list[TensorInfo], outputs: list[TensorInfo]):
+    """Output dtypes as the traced graph produces them. Keras' symbolic outputs can disagree:
+    `StringLookup(invert=True)` declares int64 and returns strings, and a signature that says
+    int64 would make every protocol refuse the model's own answers."""
+    import tensorflow as tf
+
+    specs = {
+        t.name: tf.TensorSpec([None, *(None if d < 0 else d for d in t.shape[1:])], t.dtype)
+        for t in inputs
+    }
+    try:
+        traced = tf.function(call).get_concrete_function(specs).structured_outputs
+    except Exception:  # noqa: BLE001 - untraceable here: keep what Keras declared
+        return outputs
+    return [
+        TensorInfo(t.name, _dtype_name(traced[t.name].dtype), t.shape) if t.name in traced else t
+        for t in outputs
+    ]

@@ -66,9 +66,17 @@ def _columns(answer, names: list[str]) -> dict[str, np.ndarray]:
     return {name: np.asarray([row[name] for row in answer]) for name in names}
 
 
+def _text(value) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
 def _assert_close(got: dict, expected: dict) -> None:
     assert sorted(got) == sorted(expected)
     for name, value in expected.items():
+        if value.dtype == object:  # strings: JSON answers text, binary answers bytes
+            texts = [_text(v) for v in np.asarray(got[name], dtype=object).reshape(-1)]
+            assert texts == [_text(v) for v in value.reshape(-1)]
+            continue
         np.testing.assert_allclose(np.asarray(got[name], np.float64), value, rtol=1e-5, atol=1e-6)
 
 

@@ -114,6 +114,19 @@ def build_multi(seed: int = 0):
     return keras.Model([features, category, weight], [score, logits])
 
 
+def build_labels(seed: int = 0):
+    """Features (float32, [-1, 4]) -> a class name per row: a string output (StringLookup)."""
+    keras = _keras()
+    keras.utils.set_random_seed(seed)
+    features = keras.Input(shape=(4,), name="features")
+    logits = keras.layers.Dense(3)(features)
+    index = keras.ops.argmax(logits, axis=-1)
+    label = keras.layers.StringLookup(
+        vocabulary=["cat", "dog", "bird"], invert=True, num_oov_indices=0, name="label"
+    )(index)
+    return keras.Model(features, label)
+
+
 def _text_rows(rng: np.random.Generator, rows: int) -> np.ndarray:
     words = [*VOCABULARY, "unknown", "Hello,"]
     sentences = [" ".join(rng.choice(words, size=int(rng.integers(1, 7)))) for _ in range(rows)]
@@ -140,6 +153,10 @@ def _sample_varlen(rng, rows, length):
     return {"steps": rng.normal(size=(rows, length, 4)).astype(np.float32)}
 
 
+def _sample_labels(rng, rows, length):
+    return {"features": rng.normal(size=(rows, 4)).astype(np.float32)}
+
+
 def _sample_multi(rng, rows, length):
     return {
         "features": rng.normal(size=(rows, 4)).astype(np.float32),
@@ -164,6 +181,7 @@ KINDS: dict[str, Kind] = {
         Kind("bools", build_bools, _sample_bools, {"flags": ("bool", [-1, 3])}),
         Kind("image", build_image, _sample_image, {"image": ("uint8", [-1, 8, 8, 3])}),
         Kind("varlen", build_varlen, _sample_varlen, {"steps": ("float32", [-1, -1, 4])}),
+        Kind("labels", build_labels, _sample_labels, {"features": ("float32", [-1, 4])}),
         Kind(
             "multi",
             build_multi,
