@@ -16,6 +16,8 @@ from registry.forms import DatasetForm, EnvironmentForm, VersionUploadForm
 # A composing app may provide the first template (extending the second) to fill
 # `{% block actions %}` with its controls, without registry importing it.
 VERSION_DETAIL_TEMPLATES = ["console/version_detail.html", "registry/version_detail.html"]
+# The console's copy adds what each version serves (serving sits above registry).
+MODEL_LIST_TEMPLATES = ["console/model_list.html", "registry/model_list.html"]
 
 
 def _not_found_page(view):
@@ -36,7 +38,7 @@ def _can_deploy(request) -> bool:
 @role_required("read")
 def model_list(request):
     context = {"models": selectors.model_list_with_latest(), "can_register": _can_deploy(request)}
-    return render(request, "registry/model_list.html", context)
+    return render(request, MODEL_LIST_TEMPLATES, context)
 
 
 @role_required("read")

@@ -6,7 +6,7 @@ from accounts.errors import Conflict
 from accounts.permissions import actor_can
 from serving.deploy import check_promotable
 from serving.forms import DeploymentCreateForm, deploy_form
-from serving.selectors import deployment_names, deployments_of_version
+from serving.selectors import deployment_list, deployment_names, deployments_of_version
 from serving.validation.runs import NOT_VALIDATABLE, revalidation_refused, validation_runs_of
 
 register = template.Library()
@@ -63,3 +63,22 @@ def state_label(state) -> str:
         f"v{s['version']} shadow" if s["role"] == "shadow" else f"v{s['version']} {s['weight']}%"
         for s in state
     )
+
+
+@register.simple_tag(takes_context=True)
+def serving_of(context, model) -> list[tuple[str, str]]:
+    """[(deployment name, "v1 80%, v2 20%")] of a model's live deployments; every model's are
+    read in one query per render, whatever the number of rows asking."""
+    cache = context.render_context.get("serving_of")
+    if cache is None:
+        cache = context.render_context["serving_of"] = {}
+        for dep in deployment_list().order_by("model_id", "name"):
+            served = ", ".join(
+                f"v{v.version.number} shadow"
+                if v.role == "shadow"
+                else f"v{v.version.number} {v.weight}%"
+                for v in dep.variants.all()
+            )
+            if served:
+                cache.setdefault(dep.model_id, []).append((dep.name, served))
+    return cache.get(model.pk, [])

@@ -112,3 +112,14 @@ def test_it_reads_a_fixed_number_of_queries(
 def test_it_needs_a_login(client):
     response = client.get("/")
     assert response.status_code == 302 and "/accounts/login/" in response["Location"]
+
+
+def test_the_models_list_says_what_serves_where_in_one_query(
+    client, bob, overview_traffic, django_assert_max_num_queries
+):
+    client.force_login(bob)
+    with django_assert_max_num_queries(10):
+        html = client.get("/models/").content.decode()
+    row = html[html.index('<td class="serving-cell">') :]
+    assert 'v1 100% in <a href="/deployments/churn/production/">production</a>' in row
+    assert 'v2 100% in <a href="/deployments/churn/staging/">staging</a>' in row
