@@ -113,14 +113,17 @@ def test_key_metrics_are_for_the_owner_or_an_admin(client, alice, bob, charlie, 
     key, _ = api_key_create(user=alice, name="k", scopes=["predict"])
     ingest_events(
         [make_event(key_prefix=key.prefix) for _ in range(3)]
+        + [make_event(key_prefix=key.prefix, status=500)]
         + [make_event(key_prefix=key.prefix, status=429)]
     )
     url = f"/api/v1/keys/{key.pk}/metrics"
     for user in (alice, charlie):
         client.force_login(user)
         body = client.get(url).json()
+        # The refused call is counted apart: neither a served request nor an error.
         assert body["totals"]["requests"] == 4 and body["totals"]["errors"] == 1
-        assert {s["status"] for s in body["series"]} == {200, 429}
+        assert body["refused"] == {"total": 1, "by_status": {"401": 0, "403": 0, "429": 1}}
+        assert {s["status"] for s in body["series"]} == {200, 429, 500}
     client.force_login(bob)
     response = client.get(url)
     assert response.status_code == 404
