@@ -63,6 +63,7 @@ def test_the_serving_path_throttles_the_same_way(client, settings):
 
 def test_a_throttled_address_still_uses_its_cached_valid_key(client, alice, make_key, settings):
     settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
+    settings.MODELGATE_API_KEY_CACHE_SECONDS = 3600
     _, raw = make_key(alice, scopes=["read"])
     here = {"REMOTE_ADDR": "10.6.6.6"}
     assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}", **here).status_code == 200
@@ -76,6 +77,7 @@ def test_a_throttled_address_still_uses_its_cached_valid_key(client, alice, make
 
 def test_an_unknown_prefix_costs_one_query_while_cached(client, settings):
     settings.MODELGATE_AUTH_FAILURES_PER_IP = ""
+    settings.MODELGATE_API_KEY_CACHE_SECONDS = 3600
     raw = _random_key()
     with CaptureQueriesContext(connection) as queries:
         for _ in range(10):
@@ -83,7 +85,8 @@ def test_an_unknown_prefix_costs_one_query_while_cached(client, settings):
     assert len([q for q in queries.captured_queries if "accounts_apikey" in q["sql"]]) == 1
 
 
-def test_the_negative_cache_is_bounded_and_spares_real_keys(alice, make_key, monkeypatch):
+def test_the_negative_cache_is_bounded_and_spares_real_keys(alice, make_key, monkeypatch, settings):
+    settings.MODELGATE_API_KEY_CACHE_SECONDS = 3600  # nothing expires while the test runs
     monkeypatch.setattr(keys, "_MAX_UNKNOWN_PREFIXES", 50)
     _, raw = make_key(alice, scopes=["read"])
     assert keys.authenticate_key(raw) is not None
