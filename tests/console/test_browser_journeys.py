@@ -6,14 +6,12 @@ critical accessibility violation on any console page."""
 from __future__ import annotations
 
 import threading
-import time
 from urllib.parse import urlsplit
 
 import pytest
 
-from tests.support.validated import mark_validated
+from tests.support.console_world import PASSWORD, build_console_world
 
-PASSWORD = "correct horse battery"
 WIDTHS = {"desktop": 1400, "phone": 390}
 LOOPBACK = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
@@ -35,63 +33,8 @@ def _in_thread(fn, *args) -> None:
 
 
 @pytest.fixture
-def console_world(transactional_db, keras_model_file, tmp_path):
-    """alice (deployer) and charlie (admin); churn v1 serving production with a minute of
-    traffic, an open alert and a key; `whole` v1 with a validation run still queued."""
-    from accounts.services import api_key_create, user_create
-    from monitoring.ingest import ingest_events
-    from monitoring.models import Alert
-    from registry.services import version_register
-    from serving.deploy import deployment_deploy
-    from serving.events import PredictionEvent
-    from serving.validation.runs import validation_start
-
-    alice = user_create(username="alice", password=PASSWORD, role="deployer")
-    user_create(username="charlie", password=PASSWORD, role="admin")
-    churn = version_register(
-        model_name="churn", upload=keras_model_file, filename="small.keras", actor=alice
-    )
-    mark_validated(churn, actor=alice)
-    event = deployment_deploy(
-        model_name="churn",
-        deployment_name="production",
-        version_number=1,
-        actor=alice,
-        reason="first release",
-        create=True,
-    )
-    now = time.time()
-    ingest_events(
-        [
-            PredictionEvent(
-                prediction_ids=[f"j{i:05d}-0"],
-                model="churn",
-                deployment="production",
-                deployment_id=event.deployment_id,
-                version=1,
-                version_id=churn.pk,
-                variant="primary",
-                key_prefix="",
-                protocol="native",
-                status=500 if i % 20 == 0 else 200,
-                latency_ms=2.0 + i % 7,
-                rows=1,
-                batch_size=1 + i % 3,
-                cache_hit=False,
-                ts=now - 5 - i * 0.5,
-            )
-            for i in range(240)
-        ]
-    )
-    Alert.objects.create(
-        deployment_id=event.deployment_id, kind="slo_breach", message="p95 above 5 ms"
-    )
-    key, _ = api_key_create(user=alice, name="journey key", scopes=["predict"])
-    whole = version_register(
-        model_name="whole", upload=keras_model_file, filename="small.keras", actor=alice
-    )
-    run = validation_start(version=whole, actor=alice, enqueue=False)
-    return {"key": key, "run": run, "whole": whole}
+def console_world(transactional_db, keras_model_file, keras_model_file_v2):
+    return build_console_world(keras_model_file, keras_model_file_v2)
 
 
 class Session:
