@@ -29,9 +29,10 @@ NATIVE = "/api/v1/models/churn/deployments/production/predict"
 IN_FLIGHT = 8
 # The batcher holds a batch this long for more rows (the API caps it at 100 ms; the test sets it
 # directly), so every request is still queued in the batcher when the signal lands.
-HOLD_MS = 4000.0
-DRAIN_SECONDS = 10
-KILL_TIMEOUT_SECONDS = 12  # granian's --workers-kill-timeout, above the drain as in production
+# Generous, so a busy machine still gets every request queued and the signal in within the hold.
+HOLD_MS = 8000.0
+DRAIN_SECONDS = 15
+KILL_TIMEOUT_SECONDS = 17  # granian's --workers-kill-timeout, above the drain as in production
 
 
 @pytest.fixture
@@ -95,7 +96,10 @@ def _recorded(prediction_ids: set[str], since: float) -> set[str]:
 
 
 def _queued_rows(url: str) -> float:
-    text = requests.get(url + "/metrics", timeout=2).text
+    try:
+        text = requests.get(url + "/metrics", timeout=2).text
+    except requests.Timeout:
+        return -1.0  # a busy machine: ask again
     found = re.search(
         r'^modelgate_queue_rows\{[^}]*deployment="production"[^}]*\} (\S+)$', text, re.M
     )
@@ -125,15 +129,15 @@ def test_sigterm_refuses_new_connections_and_drains_accepted_predictions(server,
         calls = [clients.submit(_predict, server.url, predict_key) for _ in range(IN_FLIGHT)]
         _wait_until(
             lambda: _queued_rows(server.url) == IN_FLIGHT,
-            timeout=HOLD_MS / 1000 - 1.5,
+            timeout=HOLD_MS / 1000 - 3,
             message=f"the requests never queued together:\n{server.output()}",
         )
         signalled = time.monotonic()
         server.proc.send_signal(signal.SIGTERM)  # the main process, as Kubernetes stops a pod
         _wait_until(
             lambda: _refuses_connections(server.port),
-            timeout=1.0,
-            message="still accepting connections 1 s after SIGTERM",
+            timeout=2.0,
+            message="still accepting connections 2 s after SIGTERM",
         )
         held = sum(not call.done() for call in calls)
         answers = [call.result() for call in calls]
