@@ -13,6 +13,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from accounts.errors import InvalidInput, Unavailable
+from registry import graph_scan
 from registry.archives import TAR, extract_archive, savedmodel_root
 from registry.constants import DEFAULT_MAX_ARCHIVE_FILES, ArtifactFormat
 from registry.models import Artifact
@@ -83,7 +84,32 @@ def artifact_local_path(artifact: Artifact) -> Path:
         if not stored.is_file():
             raise Unavailable(f"artifact {artifact.sha256[:12]} is missing from the store")
         _extract_once(stored, target)
-    return savedmodel_root(target)
+    root = savedmodel_root(target)
+    _check_host_ops(artifact, root)
+    return root
+
+
+# Artifacts already scanned by this process (sha256s); the scan runs once per process and load.
+_scanned: set[str] = set()
+
+
+def _check_host_ops(artifact: Artifact, root: Path) -> None:
+    """Refuse to hand out a SavedModel whose graph reaches the host unless an admin approved
+    these bytes: catches versions registered before registration scanned, before they run."""
+    if artifact.sha256 in _scanned:
+        return
+    try:
+        findings = graph_scan.scan_savedmodel(root)
+    except graph_scan.ScanError as exc:
+        raise Unavailable(f"artifact {artifact.sha256[:12]}: {exc}") from None
+    if findings and not graph_scan.host_ops_approved(artifact.sha256):
+        ops = ", ".join(str(f) for f in findings)
+        raise Unavailable(
+            f"artifact {artifact.sha256[:12]} uses ops that reach the host ({ops}) and no admin "
+            "approved it: it will not be loaded",
+            code="host_ops",
+        )
+    _scanned.add(artifact.sha256)
 
 
 def _extract_once(archive: Path, target: Path) -> None:

@@ -145,6 +145,19 @@ CHECKPOINT_OPS: frozenset[str] = frozenset(
 )
 
 
+# The audit action of an admin's approval; it names the approved bytes (artifact_sha256).
+HOST_OPS_APPROVED = "model_version.host_ops_approved"
+
+
+def host_ops_approved(sha256: str) -> bool:
+    """Whether an admin approved the host ops of the artifact with these bytes."""
+    from accounts.models import AuditEntry
+
+    return AuditEntry.objects.filter(
+        action=HOST_OPS_APPROVED, after__artifact_sha256=sha256
+    ).exists()
+
+
 @dataclass(frozen=True)
 class Finding:
     """A denied op and where it sits (the main graph or a named library function)."""

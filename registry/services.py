@@ -221,7 +221,7 @@ def version_register(
             if facts["host_ops"]:
                 audit_record(
                     actor=actor,
-                    action="model_version.host_ops_approved",
+                    action=graph_scan.HOST_OPS_APPROVED,
                     target=str(version),
                     ip=ip,
                     principal=principal,

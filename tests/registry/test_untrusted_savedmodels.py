@@ -241,3 +241,28 @@ def test_it_refuses_and_approves_on_the_command_line(alice, charlie, writer_mode
     assert ModelVersion.objects.get().created_by == charlie
     entry = AuditEntry.objects.get(action="model_version.host_ops_approved")
     assert entry.after["reason"] == REASON
+
+
+# --- loading: versions registered before the scan ------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_it_refuses_to_load_an_unapproved_version_registered_before_the_scan(
+    client, charlie, make_key, writer_model, planted
+):
+    from accounts.errors import Unavailable
+    from registry import artifacts
+
+    auth = make_key(charlie, ["read", "deploy", "admin"])
+    response = _post(client, auth, writer_model, approve_host_ops="true", approval_reason=REASON)
+    assert response.status_code == 201
+    version = ModelVersion.objects.get()
+    artifacts._scanned.clear()
+    assert (artifacts.artifact_local_path(version.artifact) / "saved_model.pb").is_file()
+
+    # As if registered before registration scanned: no approval names these bytes.
+    AuditEntry.objects.filter(action="model_version.host_ops_approved").delete()
+    artifacts._scanned.clear()
+    with pytest.raises(Unavailable, match="WriteFile"):
+        artifacts.artifact_local_path(version.artifact)
+    assert not (planted / "written-by-model.txt").exists()
