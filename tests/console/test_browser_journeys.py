@@ -156,12 +156,13 @@ def _finish_validation(run_id: int, version_id: int) -> None:
 
 
 @pytest.mark.browser
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
 def test_a_validation_finishing_updates_the_header_and_the_deploy_gate(
-    live_server, console_world, browser
+    live_server, console_world, browser, width
 ):
     from playwright.sync_api import expect
 
-    session = Session(browser, live_server.url, WIDTHS["desktop"])
+    session = Session(browser, live_server.url, width)
     page = session.page
     session.goto("/models/whole/v1/")
     expect(page.locator("#version-state")).to_have_text("Validating")
@@ -237,4 +238,42 @@ def test_axe_finds_no_serious_or_critical_violation(live_server, console_world, 
             found[path] = bad
     assert found == {}, "\n".join(f"{path}: {bad}" for path, bad in found.items())
     assert session.offsite == []
+    session.close()
+
+
+def _finish_job(job_id: int) -> None:
+    from serving.models import BatchJob, BatchJobStatus
+
+    BatchJob.objects.filter(pk=job_id).update(
+        status=BatchJobStatus.SUCCEEDED, rows_done=4, rows_total=4
+    )
+
+
+@pytest.mark.browser
+def test_a_finished_batch_job_loses_its_cancel_button(
+    live_server, console_world, browser, tmp_path
+):
+    import numpy as np
+    from django.contrib.auth import get_user_model
+    from playwright.sync_api import expect
+
+    from registry.services import dataset_create
+    from serving.models import BatchJob
+
+    alice = get_user_model().objects.get(username="alice")
+    path = tmp_path / "rows.npz"
+    np.savez(path, features=np.zeros((4, 4), dtype="float32"))
+    dataset = dataset_create(name="rows", upload=path, filename="rows.npz", actor=alice)
+    job = BatchJob.objects.create(
+        version=console_world["churn"], dataset=dataset, rows_total=4, created_by=alice
+    )
+    session = Session(browser, live_server.url, WIDTHS["phone"])
+    page = session.page
+    session.goto(f"/deployments/batch-jobs/{job.pk}")
+    cancel = page.get_by_role("button", name="Cancel")
+    expect(cancel).to_be_visible()
+    _in_thread(_finish_job, job.pk)
+    expect(page.locator(f"#batch-job-{job.pk}")).to_contain_text("Succeeded", timeout=10_000)
+    expect(cancel).to_have_count(0)
+    assert session.errors == [] and session.offsite == []
     session.close()
