@@ -5,7 +5,9 @@
 - telemetry.observe (Prometheus counters per request) against one bare Counter.inc();
 - the leader batcher at concurrency 1 (submit) against calling the model function directly,
   and against a hand-off to a batching thread (what the leader design avoids);
-- max_delay: how long a lone request waits against the delay, and a request that fills the batch.
+- max_delay: how long a lone request waits against the delay, and a request that fills the batch;
+- payload sampling: the per-deployment rate (serving/sampling.py, cached) against reading the one
+  global setting it replaced, and submit_measured (the batch size for monitoring) against submit.
 
 These were assertions in the test suite once; a timing assertion fails whenever the machine is
 busy, so the suite checks behaviour and this script measures speed (see bench/RESULTS.md).
@@ -135,6 +137,28 @@ def max_delay_waits() -> None:
     print(f"  batch filled after     {f:8.2f} ms  ratio {f / delay_ms:.2f} (well under 1)")
 
 
+def sampling_cost(calls: int) -> None:
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(MODELGATE_PAYLOAD_SAMPLE_RATE=0.05)
+    from serving import sampling
+
+    sampling.register_reader(lambda: {1: 0.25})
+    sampling.rate_for(1)  # the first call reads the rates; later ones use the cache
+    per_deployment = per_call_us(lambda: sampling.rate_for(1), calls)
+    global_read = per_call_us(lambda: settings.MODELGATE_PAYLOAD_SAMPLE_RATE, calls)
+    print(f"sampling.rate_for        {per_deployment:8.2f} us/call")
+    print(f"settings read (baseline) {global_read:8.2f} us/call")
+    print(f"  ratio                  {per_deployment / global_read:8.1f}x")
+    batcher = Batcher(lambda f: f, max_batch_size=64)
+    feeds = _feeds()
+    plain = per_call_us(lambda: batcher.submit(feeds), calls)
+    measured = per_call_us(lambda: batcher.submit_measured(feeds), calls)
+    print(f"batcher.submit           {plain:8.2f} us/call")
+    print(f"batcher.submit_measured  {measured:8.2f} us/call  ratio {measured / plain:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
@@ -142,6 +166,7 @@ def main() -> None:
     observe_cost(args.calls)
     batcher_overhead(min(args.calls, 5000))
     max_delay_waits()
+    sampling_cost(args.calls)
 
 
 if __name__ == "__main__":
