@@ -10,7 +10,6 @@ import logging
 import grpc
 
 from accounts.errors import ServiceError
-from accounts.keys import authenticate_key, key_from_headers
 from serving import gateway
 from serving.replies import ProtocolError
 
@@ -67,15 +66,10 @@ def authenticate(context, model: str):
 
 def authenticate_listing(context, model: str):
     """The principal of a call that lists models: scoped to `model` when it names one, else any
-    valid key (the listing then holds only the models the key may call)."""
+    valid key (the listing then holds only the models the key may call), as REST's listings."""
     if model:
         return authenticate(context, model)[0]
-    environ = environ_of(context)
-    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
-    principal = authenticate_key(raw) if raw else None
-    if principal is None:
-        raise ProtocolError(401, "a valid API key is required (authorization: Bearer or x-api-key)")
-    return principal
+    return gateway._principal(environ_of(context))
 
 
 def target(model: str, version: str | None, label: str | None, environ: dict):

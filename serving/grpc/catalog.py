@@ -1,14 +1,15 @@
 """What the model-listing RPCs answer (RepositoryIndex, ModelStatistics, versions, platform):
-read from this process's route table and its Prometheus counters, never from the database."""
+read from this process's route table and its Prometheus counters (serving/statistics.py, as the
+REST statistics extension), never from the database."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass
 
-from serving import telemetry
+from serving import gateway
 from serving.pool import get_pool
 from serving.replies import ProtocolError
+from serving.statistics import version_statistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,7 +26,7 @@ class VersionStats:
 
 def platform_of(loaded) -> str:
     """The OIP platform name of a loaded version, as `GET /v2/models/<m>` reports it."""
-    return "tensorflow_savedmodel" if loaded.fmt == "savedmodel" else "tensorflow_keras"
+    return gateway._platform(loaded)
 
 
 def versions_of(model: str) -> list[str]:
@@ -34,34 +35,18 @@ def versions_of(model: str) -> list[str]:
 
 
 def index(principal) -> list[tuple[str, str, str, str]]:
-    """(name, version, state, reason) of every model the key may call: loaded versions READY,
-    deployments still loading (or failing to load) UNAVAILABLE with why."""
+    """(name, version, state, reason) of every model version the key may call, as REST's
+    repository index: loaded ones READY, ones that failed to load UNAVAILABLE with the cause."""
     table = get_pool().table
     entries = [
         (model, str(number), "READY", "")
         for (model, number) in sorted(table.versions)
         if principal.allows_predict(model)
     ]
-    for model, deployment in sorted(table.loading):
-        if principal.allows_predict(model):
-            entries.append((model, "", "UNAVAILABLE", f"deployment {deployment} is loading"))
+    for (model, number), cause in sorted(table.errors.items()):
+        if (model, number) not in table.versions and principal.allows_predict(model):
+            entries.append((model, str(number), "UNAVAILABLE", str(cause)))
     return entries
-
-
-def _counts() -> dict[tuple[str, str], dict[str, float]]:
-    totals: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    for metric in (telemetry.REQUESTS, telemetry.DURATION, telemetry.CACHE_HITS):
-        for family in metric.collect():
-            for sample in family.samples:
-                key = (sample.labels.get("model", ""), sample.labels.get("version", ""))
-                if sample.name == "modelgate_requests_total":
-                    outcome = "success" if sample.labels.get("status") == "200" else "failed"
-                    totals[key][outcome] += sample.value
-                elif sample.name == "modelgate_request_duration_seconds_sum":
-                    totals[key]["seconds"] += sample.value
-                elif sample.name == "modelgate_cache_hits_total":
-                    totals[key]["cache_hits"] += sample.value
-    return totals
 
 
 def statistics(principal, model: str, version: str) -> list[VersionStats]:
@@ -75,18 +60,20 @@ def statistics(principal, model: str, version: str) -> list[VersionStats]:
     if model and not loaded:
         what = f"{model} version {version}" if version else model
         raise ProtocolError(404, f"Servable not found for request: {what}", "not_found")
-    counts = _counts()
+    counts: dict[str, dict] = {}
     result = []
     for name, number in loaded:
         if not principal.allows_predict(name):
             continue
-        row = counts.get((name, number), {})
+        if name not in counts:
+            counts[name] = version_statistics(name)  # the REST statistics extension's figures
+        row = counts[name].get(number, {})
         result.append(
             VersionStats(
                 model=name,
                 version=number,
                 success=int(row.get("success", 0)),
-                failed=int(row.get("failed", 0)),
+                failed=int(row.get("fail", 0)),
                 cache_hits=int(row.get("cache_hits", 0)),
                 duration_ns=int(row.get("seconds", 0.0) * 1e9),
             )

@@ -84,13 +84,13 @@ def _tensor_metadata(spec: dict) -> pb.ModelMetadataResponse.TensorMetadata:
     )
 
 
-def _config_tensor(cls, spec: dict, batched: bool):
+def _config_tensor(cls, spec: dict):
+    # With max_batch_size > 0 Triton's dims leave out the batch dimension.
     datatype = oip.SIGNATURE_DATATYPES.get(spec["dtype"], "BYTES")
-    dims = [int(dim) for dim in spec["shape"]]
     return cls(
         name=spec["name"],
         data_type=mc.DataType.Value(_CONFIG_TYPES[datatype]),
-        dims=dims[1:] if batched else dims,
+        dims=[int(dim) for dim in spec["shape"][1:]],
     )
 
 
@@ -134,22 +134,25 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     @rpc
     def ModelConfig(self, request, context):
+        """Triton's configuration, the same as REST's `/config` (serving/protocols/triton.py)."""
         _, environ = calls.authenticate(context, request.name)
         loaded, route, _ = calls.target(request.name, request.version, None, environ)
-        signature = loaded.signature
-        # Triton's convention: with max_batch_size > 0 the dims leave out the batch dimension.
-        batched = all(spec["shape"] and spec["shape"][0] == -1 for spec in signature["inputs"])
+        runtime = loaded.runtime
         max_batch = route.config["max_batch_size"] if route is not None else 0
-        max_batch = max_batch or inference.PINNED_MAX_ROWS
+        xla, reason = getattr(runtime, "xla", None), getattr(runtime, "xla_error", None) or ""
         config = mc.ModelConfig(
             name=request.name,
             platform=catalog.platform_of(loaded),
-            max_batch_size=max_batch if batched else 0,
-            input=[_config_tensor(mc.ModelInput, s, batched) for s in signature["inputs"]],
-            output=[_config_tensor(mc.ModelOutput, s, batched) for s in signature["outputs"]],
+            backend="tensorflow",
+            max_batch_size=max_batch or getattr(runtime, "max_batch_size", 0),
+            input=[_config_tensor(mc.ModelInput, s) for s in loaded.signature["inputs"]],
+            output=[_config_tensor(mc.ModelOutput, s) for s in loaded.signature["outputs"]],
         )
-        if batched:
-            config.dynamic_batching.SetInParent()
+        config.dynamic_batching.max_queue_delay_microseconds = 0
+        config.parameters["xla"].string_value = (
+            "on" if xla else f"off: {reason}" if reason else "off"
+        )
+        config.parameters["device"].string_value = str(getattr(runtime, "device", ""))
         return pb.ModelConfigResponse(config=config)
 
     @rpc

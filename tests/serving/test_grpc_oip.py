@@ -97,6 +97,7 @@ def test_it_describes_the_model(client, deployed, predict_key):
     model = config["config"]
     assert model["name"] == "churn" and int(model["max_batch_size"]) > 0
     assert model["input"][0]["data_type"] == "TYPE_FP32" and model["input"][0]["dims"] == ["4"]
+    assert model["backend"] == "tensorflow" and "xla" in model["parameters"]
 
 
 def test_it_counts_statistics_and_lists_the_repository(client, deployed, predict_key):
