@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from google.protobuf import wrappers_pb2
-from tensorflow.core.protobuf import meta_graph_pb2
+from tensorflow.core.protobuf import error_codes_pb2, meta_graph_pb2
 
 from accounts.errors import InvalidInput
 from serving import inference
@@ -25,9 +25,10 @@ from serving.grpc.tfs import (
 )
 from serving.pool import get_pool
 from serving.protocols.tfserving import PREDICT_METHOD, SERVING_DEFAULT, output_names
-from serving.replies import ProtocolError
 
 PROTOCOL = "grpc-tfserving"
+_AVAILABLE = get_model_status_pb2.ModelVersionStatus.State.AVAILABLE
+_END = get_model_status_pb2.ModelVersionStatus.State.END
 SIGNATURE_DEF = "signature_def"
 
 
@@ -139,26 +140,25 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
     @rpc
     def GetModelStatus(self, request, context):
+        """As REST's status: a version lists itself; a model or label lists every version loaded
+        here, plus those that failed to load (END, with the cause)."""
         model, version, label = _spec_parts(request.model_spec)
         _, environ = calls.authenticate(context, model)
-        if version is not None or label is not None:
-            loaded, route, _ = calls.target(model, version, label, environ)
-            numbers = (
-                sorted({lv.number for lv, _, _ in route.variants})
-                if route is not None
-                else [loaded.number]
-            )
-        else:
-            # Like TF Serving, a bare model lists every version loaded here.
-            numbers = sorted(n for (m, n) in get_pool().table.versions if m == model)
-            if not numbers:
-                calls.target(model, None, None, environ)  # loading -> UNAVAILABLE
-                raise ProtocolError(
-                    404, f"Servable not found for request: Latest({model})", "not_found"
-                )
-        available = get_model_status_pb2.ModelVersionStatus.State.AVAILABLE
+        loaded, _, _ = calls.target(model, version, label, environ)  # unknown -> NOT_FOUND
+        table = get_pool().table
         response = get_model_status_pb2.GetModelStatusResponse()
+        numbers = (
+            [loaded.number]
+            if version is not None
+            else sorted(n for (m, n) in table.versions if m == model)
+        )
         for number in numbers:
-            entry = response.model_version_status.add(version=number, state=available)
-            entry.status.error_code = 0  # OK
+            entry = response.model_version_status.add(version=number, state=_AVAILABLE)
+            entry.status.error_code = error_codes_pb2.OK
+        if version is None:
+            for (m, number), cause in sorted(table.errors.items()):
+                if m == model and number not in numbers:
+                    entry = response.model_version_status.add(version=number, state=_END)
+                    entry.status.error_code = error_codes_pb2.UNKNOWN
+                    entry.status.error_message = str(cause)
         return response
