@@ -66,6 +66,8 @@ def configure_env(var_dir: Path, use_redis: bool) -> dict:
         "TF_CPP_MIN_LOG_LEVEL": "2",
         "DJANGO_SETTINGS_MODULE": "console.settings",
         "MODELGATE_PAYLOAD_SAMPLE_RATE": "0.01",
+        # gRPC off unless --grpc picks a port: never two benches (or a `make run`) on 8500.
+        "GRPC_PORT": "0",
     }
     if use_redis:
         env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -353,8 +355,6 @@ def main() -> None:
         grpc_port = grpc_serving.free_port()
         env.update({"GRPC_PORT": str(grpc_port), "GRPC_HOST": "127.0.0.1"})
         os.environ.update(env)
-    else:
-        env["GRPC_PORT"] = "0"
     proc, port = start_server(env, args.threads, args.workers)
     rows = {}
     grpc_rows: dict = {}
