@@ -155,6 +155,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare()
     processes = start(port, log_level)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # even where started with it ignored
     try:
         if wait_ready(port, processes):
             print("\n".join(["", *banner(port, grpc_port), ""]), flush=True)
