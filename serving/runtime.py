@@ -78,6 +78,13 @@ def _xla_refusal(loaded: modelio.LoadedModel) -> str | None:
         for t in tensors:
             if t.dtype == "string":
                 return f"XLA cannot compile string tensors ({kind} {t.name!r})"
+    for t in loaded.inputs:
+        if any(d < 0 for d in t.shape[1:]):
+            # Warm-up can compile one length per bucket, not every length clients will send.
+            return (
+                f"input {t.name!r} has a variable dimension; XLA would compile each new shape "
+                "on the request path"
+            )
     node = _string_node(loaded)
     if node is not None:
         return f"XLA cannot compile string tensors (op {node!r} inside the model)"
