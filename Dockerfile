@@ -13,7 +13,7 @@ LABEL org.opencontainers.image.title="modelgate" \
       org.opencontainers.image.licenses="Apache-2.0"
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    MODELGATE_VAR_DIR=/data DJANGO_SETTINGS_MODULE=console.settings \
+    MODELGATE_VAR_DIR=/data DJANGO_SETTINGS_MODULE=console.settings MODELGATE_DEV_ENV="" \
     MODELGATE_LOG_FORMAT=json TF_CPP_MIN_LOG_LEVEL=2 \
     MODELGATE_TF_EXTRA=${TF_EXTRA}
 

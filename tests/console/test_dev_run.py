@@ -101,3 +101,10 @@ def test_the_banner_names_the_console_and_the_admin_user():
     lines = devrun.banner(8123)
     assert lines[0] == "Modelgate console: http://127.0.0.1:8123/"
     assert any(line.startswith("Log in as:         admin") for line in lines)
+
+
+def test_the_image_never_reads_a_dev_settings_file():
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert 'MODELGATE_DEV_ENV=""' in dockerfile
+    ignored = (ROOT / ".dockerignore").read_text().split()
+    assert "var" in ignored  # and the build context never carries one
