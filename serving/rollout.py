@@ -88,7 +88,8 @@ def deployment_rollout_status(*, deployment: Deployment) -> dict:
         "model": deployment.model.name,
         "deployment": deployment.name,
         "desired": desired,
-        "converged": not lagging,
+        # Zero replicas is not "landed": nothing serves the new state yet.
+        "converged": bool(replicas) and not lagging,
         "replicas": replicas,
         "lagging": lagging,
         "load_failures": failures,
@@ -122,7 +123,8 @@ def deployment_rollout_wait(
     deadline = clock() + timeout
     while True:
         status = deployment_rollout_status(deployment=deployment)
-        stuck = all(r["failures"] for r in status["replicas"] if not r["up_to_date"])
+        lagging = [r for r in status["replicas"] if not r["up_to_date"]]
+        stuck = bool(lagging) and all(r["failures"] for r in lagging)
         if status["converged"] or stuck or clock() >= deadline:
             status["timed_out"] = not status["converged"] and not stuck
             return status

@@ -121,7 +121,10 @@ def rollout_answer(event_data: dict, *, deployment, waiting: dict) -> Response:
     status = deployment_rollout_wait(deployment=deployment, timeout=timeout)
     if status["converged"]:
         return Response({**event_data, "rollout": status}, status=201)
-    if status["timed_out"]:
+    if not status["replicas"]:
+        error = f"the change is recorded, but no serving replica reported within {timeout:g}s"
+        code, http = "rollout_timeout", 504
+    elif status["timed_out"]:
         error = (
             f"the change is recorded, but after {timeout:g}s {len(status['lagging'])} "
             f"replica(s) still lag: {', '.join(status['lagging'])}"

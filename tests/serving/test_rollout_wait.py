@@ -79,3 +79,14 @@ def test_it_times_out_naming_the_replicas_that_lag(
     assert body["code"] == "rollout_timeout"
     assert "ghost-1" in body["rollout"]["lagging"]  # this process may still be warming v1, too
     assert "ghost-1" in body["error"]
+
+
+def test_no_reporting_replica_is_not_landed(client, churn, deploy_key, replica_dir):
+    # No pool runs in this process: nothing serves the change, whatever the database says.
+    response = _post(
+        client, f"{BASE}/deploy", {"version": 1, "wait": True, "wait_timeout": 0.3}, deploy_key
+    )
+    assert response.status_code == 504, response.content
+    assert response.json()["error"] == (
+        "the change is recorded, but no serving replica reported within 0.3s"
+    )
