@@ -14,11 +14,12 @@ class _SlowBatcher:
     def __init__(self):
         self.started, self.release, self.calls = threading.Event(), threading.Event(), 0
 
-    def submit(self, feeds):
+    def submit_measured(self, feeds):
+        """The batcher's call with the batch size it ran in (serving.batching.Batcher's API)."""
         self.calls += 1
         self.started.set()
         self.release.wait(5)
-        return {"score": feeds["features"]}
+        return {"score": feeds["features"]}, len(feeds["features"])
 
 
 def test_drain_finishes_running_copies_drops_queued_ones_and_skips_later_ones(monkeypatch):
