@@ -264,9 +264,12 @@ def _route(model: str, deployment: str):
     route = pool.table.routes.get((model, deployment))
     if route is None:
         if (model, deployment) in pool.table.loading or not pool.ready:
-            raise ProtocolError(
-                503, f"{model}/{deployment} is loading", "unavailable", [("Retry-After", "1")]
-            )
+            failed = pool.table.failed.get((model, deployment))
+            message = f"{model}/{deployment} is loading"
+            if failed:  # say why, instead of "loading" forever
+                causes = "; ".join(f"v{f['version']}: {f['cause']}" for f in failed)
+                message = f"{model}/{deployment} failed to load here ({causes}); retrying"
+            raise ProtocolError(503, message, "unavailable", [("Retry-After", "1")])
         raise ProtocolError(
             404, f"Servable not found for request: {model}/{deployment}", "not_found"
         )

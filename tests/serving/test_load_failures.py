@@ -135,3 +135,19 @@ def test_the_deployment_page_shows_the_failure_and_offers_the_rollback(
     client.force_login(bob)  # a viewer sees the state, not the button
     fragment = client.get("/deployments/churn/production/rollout").content.decode()
     assert "v2 failed to load on 1 replica" in fragment and "data-rollback-open" not in fragment
+
+
+def test_a_first_version_that_cannot_load_says_why_instead_of_loading(
+    client, churn, alice, pool, predict_key
+):
+    corrupt(churn[0])
+    deployment_deploy(
+        model_name="churn", deployment_name="production", version_number=1, actor=alice
+    )
+    pool.refresh()
+    assert pool.ready is False  # nothing to serve for this deployment
+    response = client.get("/v2/models/churn/ready", **auth(predict_key))
+    assert response.status_code == 503
+    assert response.json()["error"].startswith(
+        "churn/production failed to load here (v1: ModelLoadError: "
+    )
