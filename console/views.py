@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from console import health
 from monitoring.overview import overview_rows
@@ -33,9 +34,12 @@ def readyz(request):
 
 
 @login_required
+@vary_on_headers("HX-Request")  # the same URL answers the page or its refreshed table
 def dashboard(request):
     """Every deployment (what serves, how it does, what changed last), then every model."""
     rows = overview_rows()
+    if request.htmx:  # the live refresh of the deployments table
+        return render(request, "console/_overview_deployments.html", {"rows": rows})
     serving: dict[int, list] = {}
     for row in rows:
         versions = ", ".join(f"v{v.version.number}" for v in row.variants)

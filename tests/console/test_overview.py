@@ -123,3 +123,12 @@ def test_the_models_list_says_what_serves_where_in_one_query(
     row = html[html.index('<td class="serving-cell">') :]
     assert 'v1 100% in <a href="/deployments/churn/production/">production</a>' in row
     assert 'v2 100% in <a href="/deployments/churn/staging/">staging</a>' in row
+
+
+def test_the_deployments_table_refreshes_itself(client, bob, overview_traffic):
+    client.force_login(bob)
+    page = client.get("/").content.decode()
+    assert 'id="overview-deployments" hx-get="/" hx-trigger="every 10s"' in page
+    fragment = client.get("/", HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in fragment and "<h2>Models</h2>" not in fragment
+    assert 'data-deployment="churn/production"' in fragment
