@@ -115,4 +115,3 @@ class Proxy:
                 self.proc.kill()
                 self.proc.wait(5)
         shutil.rmtree(self.prefix, ignore_errors=True)
-
