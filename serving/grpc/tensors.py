@@ -149,11 +149,9 @@ def from_tensor_proto(name: str, proto, spec: dict) -> np.ndarray:
         array = np.frombuffer(proto.tensor_content, dtype=wire).reshape(shape)
         return array.astype(dtype, copy=False)
     values = getattr(proto, _VAL_FIELD[dtype_name])
-    if len(values) == count:
-        pass
-    elif len(values) == 1 and count > 1:
+    if len(values) == 1 and count > 1:
         values = list(values) * count  # TensorFlow's rule: one value fills the tensor
-    else:
+    elif len(values) != count:
         raise InvalidInput(
             f"input {name!r}: shape {shape_text(shape)} needs {count} values, got {len(values)}"
         )
