@@ -15,6 +15,7 @@ from django.utils import timezone
 from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import merge, percentiles
 from monitoring.models import BUCKET_FIELDS, Alert, DriftReport, MetricRollup
+from monitoring.selectors import floor_to
 from serving.models import Deployment, DeploymentEvent
 
 HEALTH_WINDOW = timedelta(minutes=15)  # p95 and error rate
@@ -61,10 +62,6 @@ class OverviewRow:
         return "drifted" if self.drift.dataset_drift else "no drift"
 
 
-def _floor(moment: datetime, seconds: int) -> datetime:
-    return datetime.fromtimestamp(int(moment.timestamp()) // seconds * seconds, moment.tzinfo)
-
-
 def overview_rows(*, now: datetime | None = None) -> list[OverviewRow]:
     """Every deployment with its variants, req/s of the last full minute, p95 and error rate of
     the last 15 minutes and the current one (shadow copies excluded), drift, open alerts, last
@@ -102,7 +99,7 @@ def overview_rows(*, now: datetime | None = None) -> list[OverviewRow]:
 
 
 def _fill_traffic(rows: dict[int, OverviewRow], now: datetime) -> None:
-    minute_end = _floor(now, 60) + timedelta(seconds=60)  # the current minute counts so far
+    minute_end = floor_to(now, 60) + timedelta(seconds=60)  # the current minute counts so far
     spark_start = minute_end - SPARK_WINDOW
     health_start = minute_end - HEALTH_WINDOW
     n_points = int(SPARK_WINDOW.total_seconds() // 60)
@@ -132,7 +129,7 @@ def _fill_traffic(rows: dict[int, OverviewRow], now: datetime) -> None:
         row.requests = count
         row.error_rate_pct = 100.0 * errors / count if count else None
         row.p95 = percentiles(merge(*hists[pk]))["p95"] if hists[pk] else None
-    tick_end = _floor(now, TEN_SECONDS)
+    tick_end = floor_to(now, TEN_SECONDS)
     ticks = (
         MetricRollup.objects.filter(
             deployment_id__in=rows,

@@ -91,7 +91,8 @@ def window_resolve(
     return Window(name, begin, finish, int(resolution), step)
 
 
-def _floor(moment: datetime, seconds: int) -> datetime:
+def floor_to(moment: datetime, seconds: int) -> datetime:
+    """The start (UTC) of the `seconds`-long bucket that holds `moment`."""
     epoch = int(moment.timestamp()) // seconds * seconds
     return datetime.fromtimestamp(epoch, UTC)
 
@@ -128,7 +129,7 @@ def _window_rows(model, filters: dict, window: Window, fields: tuple[str, ...]):
     return (
         model.objects.filter(
             resolution=window.resolution,
-            bucket_start__gte=_floor(window.start, window.resolution),
+            bucket_start__gte=floor_to(window.start, window.resolution),
             bucket_start__lt=window.end,
             **filters,
         )
@@ -224,7 +225,7 @@ def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
 def deployment_rate_now(*, deployment_id: int, now: datetime | None = None) -> dict:
     """Requests, req/s and errors of the last full minute (six 10-second rollups), per version
     label and in total: the "now" beside a window's averages."""
-    end = _floor(now or timezone.now(), TEN_SECONDS)
+    end = floor_to(now or timezone.now(), TEN_SECONDS)
     start = end - timedelta(seconds=60)
     rows = MetricRollup.objects.filter(
         deployment_id=deployment_id,
@@ -282,7 +283,7 @@ def key_metrics(*, key_prefix: str, window: Window) -> dict:
         "window": window.as_dict(),
         "series": series,
         "totals": _summary(merged, span, metric=False),
-        "refused": _refusal_counts(refused),
+        "refused": count_refusals(refused),
     }
 
 
@@ -296,7 +297,7 @@ def version_figures(
             deployment_id=deployment_id,
             resolution=Resolution.MINUTE,
             version__in=versions,
-            bucket_start__gte=_floor(since, 60),
+            bucket_start__gte=floor_to(since, 60),
             bucket_start__lt=until,
         )
         .exclude(variant="shadow")
@@ -365,44 +366,12 @@ def recent_errors(*, key_prefix: str, limit: int = 20):
     )
 
 
-def recent_refusals(*, key_prefix: str, limit: int = 10):
-    """A key's latest refused calls (401, 403, 429), newest first; `error` says why."""
-    return PredictionLog.objects.filter(
-        key_prefix=key_prefix, status__in=REFUSED_STATUSES
-    ).order_by("-ts")[:limit]
-
-
-def _refusal_counts(rows) -> dict:
+def count_refusals(rows) -> dict:
+    """(status, count) rows as {"total": n, "by_status": {401: n, 403: n, 429: n}}."""
     by_status = {status: 0 for status in sorted(REFUSED_STATUSES)}
     for status, count in rows:
         by_status[status] += count
     return {"total": sum(by_status.values()), "by_status": by_status}
-
-
-def key_refusals(*, key_prefix: str, window: Window) -> dict:
-    """A key's refused calls in `window`, by status (every deployment)."""
-    rows = KeyRollup.objects.filter(
-        key_prefix=key_prefix,
-        status__in=REFUSED_STATUSES,
-        resolution=window.resolution,
-        bucket_start__gte=_floor(window.start, window.resolution),
-        bucket_start__lt=window.end,
-    ).values_list("status", "count")
-    return _refusal_counts(rows)
-
-
-def deployment_refusals(*, model: str, deployment: str, window: Window) -> dict:
-    """Calls to a deployment refused in `window` (every key, and calls without a valid key),
-    by status: {"total": n, "by_status": {401: n, 403: n, 429: n}}."""
-    rows = KeyRollup.objects.filter(
-        model=model,
-        deployment=deployment,
-        status__in=REFUSED_STATUSES,
-        resolution=window.resolution,
-        bucket_start__gte=_floor(window.start, window.resolution),
-        bucket_start__lt=window.end,
-    ).values_list("status", "count")
-    return _refusal_counts(rows)
 
 
 def alerts_open():

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_POST
 from accounts.errors import InvalidInput, NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from accounts.selectors import api_key_get
-from monitoring import figures, selectors, services
+from monitoring import figures, refusal_selectors, selectors, services
 from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm
 from serving import sampling
@@ -53,7 +53,7 @@ def _deployment_charts(deployment, window) -> dict:
     return {
         "metrics": metrics,
         "now": selectors.deployment_rate_now(deployment_id=deployment.pk),
-        "refused": selectors.deployment_refusals(
+        "refused": refusal_selectors.deployment_refusals(
             model=deployment.model.name, deployment=deployment.name, window=window
         ),
         "window": window,
@@ -176,7 +176,7 @@ def _key_context(request, key_id: int) -> tuple[dict, int]:
                     for name in ("calls", "latency")
                 ],
                 "recent_errors": selectors.recent_errors(key_prefix=key.prefix),
-                "recent_refusals": selectors.recent_refusals(key_prefix=key.prefix),
+                "recent_refusals": refusal_selectors.recent_refusals(key_prefix=key.prefix),
             }
         )
     return context, 400 if error else 200
@@ -208,10 +208,10 @@ def key_refusals(request, key_id: int):
     key = api_key_get(user=request.user, key_id=key_id)
     context = {
         "key": key,
-        "refused": selectors.key_refusals(
+        "refused": refusal_selectors.key_refusals(
             key_prefix=key.prefix, window=selectors.window_resolve("24h")
         ),
-        "recent_refusals": selectors.recent_refusals(key_prefix=key.prefix),
+        "recent_refusals": refusal_selectors.recent_refusals(key_prefix=key.prefix),
     }
     return render(request, "monitoring/_key_refusals.html", context)
 

@@ -7,7 +7,7 @@ import pytest
 
 from accounts.ratelimits import reset_rate_limits
 from accounts.services import api_key_create, api_key_revoke
-from monitoring import selectors
+from monitoring import refusal_selectors, selectors
 from monitoring.constants import Resolution
 from monitoring.ingest import database_sink
 from monitoring.models import KeyRollup, MetricRollup, PredictionLog
@@ -71,17 +71,19 @@ def test_it_counts_refusals_per_key_apart_from_served_calls_and_errors(refused_t
         for r in KeyRollup.objects.filter(key_prefix=limited.prefix, resolution=Resolution.DAY)
     }
     assert by_status == {200: (2, 0), 429: (1, 0)}
-    refusal = selectors.recent_refusals(key_prefix=limited.prefix).get()
+    refusal = refusal_selectors.recent_refusals(key_prefix=limited.prefix).get()
     assert (refusal.status, refusal.deployment) == (429, "production")
     assert "rate limit exceeded" in refusal.error
-    revoked_call = selectors.recent_refusals(key_prefix=revoked.prefix).get()
+    revoked_call = refusal_selectors.recent_refusals(key_prefix=revoked.prefix).get()
     assert revoked_call.status == 401 and "invalid or expired" in revoked_call.error
     assert not selectors.recent_errors(key_prefix=limited.prefix).exists()
 
 
 def test_it_counts_every_refusal_of_a_deployment_by_status(refused_traffic):
     window = selectors.window_resolve("15m")
-    refused = selectors.deployment_refusals(model="churn", deployment="production", window=window)
+    refused = refusal_selectors.deployment_refusals(
+        model="churn", deployment="production", window=window
+    )
     assert refused == {"total": 4, "by_status": {401: 2, 403: 1, 429: 1}}
     deployment = Deployment.objects.get(model__name="churn", name="production")
     metrics = selectors.deployment_metrics(deployment_id=deployment.pk, window=window)
