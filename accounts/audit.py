@@ -8,7 +8,8 @@ from datetime import datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 
-from accounts.keys import KeyPrincipal, looks_like_key
+from accounts.key_format import looks_like_key
+from accounts.keys import KeyPrincipal
 from accounts.models import AuditEntry
 
 SYSTEM_LABEL = "system"

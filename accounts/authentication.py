@@ -7,7 +7,8 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from accounts.addresses import client_ip
 from accounts.auth_throttle import AuthThrottled
-from accounts.keys import authenticate_key_with_user, key_from_environ
+from accounts.key_format import key_from_environ
+from accounts.keys import authenticate_key_with_user
 
 
 class ApiKeyAuthentication(BaseAuthentication):

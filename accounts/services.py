@@ -13,7 +13,8 @@ from django.utils import timezone
 from accounts.audit import audit_record
 from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
 from accounts.errors import Conflict, InvalidInput, PermissionDenied
-from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys, generate_key
+from accounts.key_format import generate_key
+from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys
 from accounts.limits import check_within, clean_limit
 from accounts.models import ApiKey, Profile, RoleLimits
 from accounts.permissions import user_role

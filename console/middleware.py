@@ -54,7 +54,8 @@ def _is_authenticated(request) -> bool:
     limit, so small requests pay nothing."""
     from accounts.addresses import client_ip
     from accounts.auth_throttle import AuthThrottled
-    from accounts.keys import authenticate_key, key_from_environ
+    from accounts.key_format import key_from_environ
+    from accounts.keys import authenticate_key
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

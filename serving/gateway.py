@@ -20,7 +20,8 @@ from django.conf import settings
 from accounts.addresses import client_ip
 from accounts.auth_throttle import AuthThrottled
 from accounts.errors import ServiceError
-from accounts.keys import authenticate_key, key_from_headers, presented_prefix
+from accounts.key_format import key_from_headers
+from accounts.keys import authenticate_key, presented_prefix
 from serving import inference
 from serving.constants import PRODUCTION
 from serving.limits import check_rate, retry_after

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.keys import authenticate_key, clear_key_cache, parse_key
+from accounts.key_format import parse_key
+from accounts.keys import authenticate_key, clear_key_cache
 from accounts.models import ApiKey, AuditEntry
 
 pytestmark = pytest.mark.django_db

@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 
 from accounts.audit import audit_list, audit_record
-from accounts.keys import KeyPrincipal, generate_key
+from accounts.key_format import generate_key
+from accounts.keys import KeyPrincipal
 from accounts.models import AuditEntry
 
 pytestmark = pytest.mark.django_db

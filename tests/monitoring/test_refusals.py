@@ -129,7 +129,7 @@ def test_it_shows_refusals_on_the_deployment_and_key_pages(client, refused_traff
 
 
 def test_it_counts_an_address_throttled_for_failed_key_lookups(client, deployed, buffer, settings):
-    from accounts.keys import generate_key
+    from accounts.key_format import generate_key
 
     settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
     before = _refused_counter("churn")

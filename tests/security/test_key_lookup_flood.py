@@ -8,7 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import keys
-from accounts.keys import generate_key
+from accounts.key_format import generate_key
 
 pytestmark = pytest.mark.django_db
 

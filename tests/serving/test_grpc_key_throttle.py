@@ -5,7 +5,7 @@ from __future__ import annotations
 import grpc
 import pytest
 
-from accounts.keys import generate_key
+from accounts.key_format import generate_key
 from tests.serving.test_grpc_errors import oip_call, refused
 
 pytestmark = pytest.mark.django_db(transaction=True)
