@@ -14,6 +14,7 @@ from accounts.audit import audit_record
 from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
 from accounts.errors import Conflict, InvalidInput, PermissionDenied
 from accounts.key_format import generate_key
+from accounts.key_rules import check_key_may_manage, check_manager, check_outlived, check_within_key
 from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys
 from accounts.limits import check_within, clean_limit
 from accounts.models import ApiKey, Profile, RoleLimits
@@ -175,13 +176,13 @@ def api_key_create(
     if expires_at is not None and expires_at <= timezone.now():
         raise InvalidInput("expires_at: Must be in the future.")
     if principal is not None:
-        _check_key_may_manage(principal, "create")
-        _check_within_key(principal, cleaned, what="create a key")
+        check_key_may_manage(principal, "create")
+        check_within_key(principal, cleaned, what="create a key")
         if principal.user_id != user.pk and not principal.has_scope(Scope.ADMIN):
             raise PermissionDenied("Only a key with the 'admin' scope may create another's key.")
         # An expiring key's offspring expire with it unless told to expire sooner.
         expires_at = principal.expires_at if expires_at is None else expires_at
-        _check_outlived(principal, expires_at, what="create a key")
+        check_outlived(principal, expires_at, what="create a key")
     limits = _clean_limits(
         user=user, actor=actor, rate_limit=rate_limit, burst_limit=burst_limit, quota=quota
     )
@@ -211,7 +212,7 @@ def api_key_revoke(
     *, key: ApiKey, actor, ip: str | None = None, principal: KeyPrincipal | None = None
 ) -> ApiKey:
     """Revoke a key now; every replica refuses it within the key-cache TTL."""
-    _check_manager(key, actor, "revoke", principal)
+    check_manager(key, actor, "revoke", principal)
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
         if key.revoked_at is not None:
@@ -233,43 +234,6 @@ def api_key_revoke(
     return key
 
 
-def _check_manager(key: ApiKey, actor, what: str, principal: KeyPrincipal | None = None) -> None:
-    """Owner or admin; through a key, also the `keys` scope and no more rights than that key."""
-    if actor is not None and actor.pk != key.owner_id and user_role(actor) != Role.ADMIN:
-        raise PermissionDenied(f"Only the owner or an admin may {what} this key.")
-    if principal is None:
-        return
-    _check_key_may_manage(principal, what)
-    if key.owner_id != principal.user_id and not principal.has_scope(Scope.ADMIN):
-        raise PermissionDenied(f"Only a key with the 'admin' scope may {what} another's key.")
-    _check_within_key(principal, key.scopes, what=f"{what} a key")
-
-
-def _check_key_may_manage(principal: KeyPrincipal, what: str) -> None:
-    if not principal.has_scope(Scope.KEYS):
-        raise PermissionDenied(f"The calling key needs the 'keys' scope to {what} a key.")
-
-
-def _check_within_key(principal: KeyPrincipal, scopes, *, what: str) -> None:
-    """A key acts only on keys whose scopes it holds itself: it can never obtain more rights."""
-    beyond = [scope for scope in scopes if not principal.has_scope(scope)]
-    if beyond:
-        raise PermissionDenied(
-            f"The calling key may not {what} with scopes it does not hold: {', '.join(beyond)}."
-        )
-
-
-def _check_outlived(principal: KeyPrincipal | None, expires_at, *, what: str) -> None:
-    """A secret obtained through an expiring key must not outlive that key."""
-    if principal is None or principal.expires_at is None:
-        return
-    if expires_at is None or expires_at > principal.expires_at:
-        raise PermissionDenied(
-            f"The calling key expires at {principal.expires_at.isoformat()}; it may not {what} "
-            "that lives longer."
-        )
-
-
 def api_key_update(
     *,
     key: ApiKey,
@@ -282,7 +246,7 @@ def api_key_update(
     principal: KeyPrincipal | None = None,
 ) -> ApiKey:
     """Rename a key or change its limits ('' or None removes a limit); owners stay in ceilings."""
-    _check_manager(key, actor, "change", principal)
+    check_manager(key, actor, "change", principal)
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
         if key.revoked_at is not None:
@@ -326,8 +290,8 @@ def api_key_rotate(
 ) -> tuple[ApiKey, str]:
     """Issue a new secret for a key (same prefix, limits and counters); the old secret keeps
     working for overlap_hours (0 to 168), then stops. Returns (key, new raw key)."""
-    _check_manager(key, actor, "rotate", principal)
-    _check_outlived(principal, key.expires_at, what="rotate a key")
+    check_manager(key, actor, "rotate", principal)
+    check_outlived(principal, key.expires_at, what="rotate a key")
     try:
         overlap_hours = float(overlap_hours)
     except (TypeError, ValueError):
