@@ -17,17 +17,12 @@ import time
 
 from django.conf import settings
 
-from accounts.addresses import client_ip
-from accounts.auth_throttle import AuthThrottled
 from accounts.errors import ServiceError
-from accounts.key_format import key_from_headers
-from accounts.keys import authenticate_key, presented_prefix
 from serving import inference
+from serving.caller_auth import authenticate_call, listing_principal
 from serving.constants import PRODUCTION
-from serving.limits import check_rate, retry_after
 from serving.pool import get_pool
 from serving.protocols import compression, jsonio, native, oip, tfserving, triton
-from serving.refusals import publish_refusal
 from serving.replies import JSON, ProtocolError, Reply
 
 logger = logging.getLogger(__name__)
@@ -100,7 +95,7 @@ def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
             return _repository_index(environ, body_reader)
         if path in ("/v2/models/stats", "/v2/models/stats/"):
             _require(method, "GET")
-            principal = _principal(environ)
+            principal = listing_principal(environ)
             return _statistics([m for m in _served_models() if principal.allows_predict(m)])
         match = OIP_MODEL_RE.match(path)
         if match is None:
@@ -109,7 +104,7 @@ def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
     if protocol == "tfserving":
         if path in ("/v1/models", "/v1/models/"):
             _require(method, "GET")
-            principal = _principal(environ)
+            principal = listing_principal(environ)
             names = [m for m in _served_models() if principal.allows_predict(m)]
             return Reply(200, jsonio.dumps({"models": names}))  # KServe V1's model list
         match = TFS_RE.match(path)
@@ -134,93 +129,6 @@ def _require(method: str, allowed: str) -> None:
 
 
 # -- authentication and limits ------------------------------------------------------------------
-def _authenticate(environ: dict, model: str, protocol: str = "grpc", deployment: str | None = None):
-    """(principal, RateLimit headers) of an allowed call; a refusal is counted, then raised."""
-    try:
-        return _check_key(environ, model)
-    except _Refused as refused:
-        publish_refusal(
-            protocol=protocol,
-            model=model,
-            deployment=deployment,
-            key_prefix=refused.key_prefix,
-            status=refused.error.status,
-            reason=refused.reason,
-            message=refused.error.message,
-        )
-        raise refused.error from None
-
-
-class _Refused(Exception):  # noqa: N818 - internal: carries the ProtocolError and who was refused
-    def __init__(self, error: ProtocolError, reason: str, key_prefix: str = ""):
-        self.error, self.reason, self.key_prefix = error, reason, key_prefix
-
-
-def _check_key(environ: dict, model: str):
-    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
-    if raw is None:
-        raise _Refused(
-            ProtocolError(
-                401,
-                "an API key is required (Authorization: Bearer <key> or X-API-Key)",
-                "not_authenticated",
-                [("WWW-Authenticate", "Bearer")],
-            ),
-            "missing_key",
-        )
-    principal = _authenticate_from(raw, environ)
-    if principal is None:
-        raise _Refused(
-            ProtocolError(
-                401,
-                "invalid or expired API key",
-                "not_authenticated",
-                [("WWW-Authenticate", "Bearer")],
-            ),
-            "invalid_key",
-            presented_prefix(raw),
-        )
-    if not principal.allows_predict(model):
-        raise _Refused(
-            ProtocolError(403, f"this key may not call model {model!r}", "permission_denied"),
-            "scope",
-            principal.prefix,
-        )
-    decision = check_rate(principal)
-    headers = decision.headers() if decision is not None else []
-    if decision is not None and not decision.allowed:
-        # A spent quota is told apart (its own code), so a client knows waiting a second won't do.
-        message = (
-            "quota exhausted for this API key"
-            if decision.code == "quota_exceeded"
-            else "rate limit exceeded for this API key"
-        )
-        raise _Refused(
-            ProtocolError(
-                429, message, decision.code, [("Retry-After", retry_after(decision)), *headers]
-            ),
-            decision.code,
-            principal.prefix,
-        )
-    return principal, headers
-
-
-def _authenticate_from(raw: str, environ: dict):
-    """The key's principal; an address whose lookups keep failing gets a 429 before a query."""
-    try:
-        return authenticate_key(raw, ip=client_ip(environ))
-    except AuthThrottled as exc:
-        raise _Refused(
-            ProtocolError(
-                429,
-                "too many failed API-key attempts from this address",
-                "auth_throttled",
-                [("Retry-After", str(exc.retry_after))],
-            ),
-            "auth_throttled",
-        ) from None
-
-
 def _read_body(environ: dict, body_reader) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -238,20 +146,6 @@ def _read_body(environ: dict, body_reader) -> bytes:
     if encoding:
         body = compression.decode_body(body, encoding, limit=limit)
     return body
-
-
-def _principal(environ: dict):
-    """The caller of a listing (no model to scope to yet): a valid key, else 401."""
-    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
-    principal = _authenticate_from(raw, environ) if raw is not None else None
-    if principal is None:
-        raise ProtocolError(
-            401,
-            "a valid API key is required (Authorization: Bearer <key> or X-API-Key)",
-            "not_authenticated",
-            [("WWW-Authenticate", "Bearer")],
-        )
-    return principal
 
 
 def _served_models() -> list[str]:
@@ -318,7 +212,7 @@ def _target(model, version, label, environ):
 def _native(match, environ, body_reader) -> Reply:
     started = time.perf_counter()
     model, deployment = match["model"], match["deployment"]
-    principal, rate_headers = _authenticate(environ, model, "native", deployment)
+    principal, rate_headers = authenticate_call(environ, model, "native", deployment)
     environ["_mg_key_prefix"] = principal.prefix
     body = _read_body(environ, body_reader)
     target = _target(model, None, deployment, environ)
@@ -339,7 +233,7 @@ def _native(match, environ, body_reader) -> Reply:
 
 def _tfserving(method, match, environ, body_reader) -> Reply:
     model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
-    principal, rate_headers = _authenticate(environ, model, "tfserving", label)
+    principal, rate_headers = authenticate_call(environ, model, "tfserving", label)
     environ["_mg_key_prefix"] = principal.prefix
     if tail in (":classify", ":regress"):
         raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
@@ -385,7 +279,7 @@ def _version_status(number: int, state: str, code: str, message: str) -> dict:
 
 def _repository_index(environ: dict, body_reader) -> Reply:
     """Triton's repository index: every model version this replica holds or failed to load."""
-    principal = _principal(environ)
+    principal = listing_principal(environ)
     body = _read_body(environ, body_reader)
     document = jsonio.loads(body) if body.strip() else {}
     ready_only = bool(document.get("ready")) if isinstance(document, dict) else False
@@ -425,7 +319,7 @@ def _header_length(environ) -> int | None:
 
 def _oip(method, match, environ, body_reader) -> Reply:
     model, version, tail = match["model"], match["version"], match["tail"]
-    principal, rate_headers = _authenticate(environ, model, "oip")
+    principal, rate_headers = authenticate_call(environ, model, "oip")
     environ["_mg_key_prefix"] = principal.prefix
     if tail == "/infer":
         _require(method, "POST")

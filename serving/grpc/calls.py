@@ -10,7 +10,7 @@ import logging
 import grpc
 
 from accounts.errors import ServiceError
-from serving import gateway
+from serving import caller_auth, gateway
 from serving.replies import ProtocolError
 
 logger = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def environ_of(context) -> dict:
 def authenticate(context, model: str):
     """(principal, environ) for a call on `model`: the REST path's key check, scopes and limits."""
     environ = environ_of(context)
-    principal, _ = gateway._authenticate(environ, model)
+    principal, _ = caller_auth.authenticate_call(environ, model)
     environ["_mg_key_prefix"] = principal.prefix
     return principal, environ
 
@@ -69,7 +69,7 @@ def authenticate_listing(context, model: str):
     valid key (the listing then holds only the models the key may call), as REST's listings."""
     if model:
         return authenticate(context, model)[0]
-    return gateway._principal(environ_of(context))
+    return caller_auth.listing_principal(environ_of(context))
 
 
 def target(model: str, version: str | None, label: str | None, environ: dict):
