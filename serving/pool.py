@@ -9,12 +9,9 @@ rollback is only a table swap. The request path reads `pool.table` and never tou
 
 from __future__ import annotations
 
-import bisect
 import logging
 import threading
 import time
-import zlib
-from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.db import close_old_connections, connections, reset_queries
@@ -22,69 +19,9 @@ from django.db import close_old_connections, connections, reset_queries
 from serving.batching import Batcher
 from serving.constants import VariantRole
 from serving.loadstate import LoadBackoff, LoadFailed, cause_of
+from serving.routes import LoadedVersion, Route, RouteTable
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class LoadedVersion:
-    """A version as one deployment serves it: its runtime behind that deployment's batcher."""
-
-    model_name: str
-    number: int
-    version_id: int
-    fmt: str
-    signature: dict
-    runtime: object
-    batcher: Batcher
-
-
-@dataclass(frozen=True)
-class Route:
-    """What a deployment serves right now: variants by weight, plus an optional shadow."""
-
-    model_name: str
-    name: str
-    deployment_id: int
-    config: dict
-    variants: tuple[tuple[LoadedVersion, int, str], ...]
-    cumulative: tuple[int, ...]
-    shadow: LoadedVersion | None = None
-
-    def pick(self, subject: str | None) -> tuple[LoadedVersion, str]:
-        """Choose a variant by weight, sticky for a subject (same subject, same variant)."""
-        if len(self.variants) == 1:
-            loaded, _, role = self.variants[0]
-            return loaded, role
-        total = self.cumulative[-1]
-        if subject:
-            point = zlib.crc32(f"{self.deployment_id}:{subject}".encode()) % total
-        else:
-            point = int.from_bytes(_urandom(4)) % total
-        index = bisect.bisect_right(self.cumulative, point)
-        loaded, _, role = self.variants[index]
-        return loaded, role
-
-    def primary(self) -> LoadedVersion:
-        return self.variants[0][0]
-
-
-def _urandom(n: int) -> bytes:
-    import os
-
-    return os.urandom(n)
-
-
-@dataclass(frozen=True)
-class RouteTable:
-    epoch: str = ""
-    routes: dict = field(default_factory=dict)  # (model, deployment) -> Route
-    versions: dict = field(default_factory=dict)  # (model, number) -> LoadedVersion
-    loading: frozenset = frozenset()  # (model, deployment) whose versions failed or are loading
-    errors: dict = field(default_factory=dict)  # (model, number) -> load error message
-    # (model, deployment) -> [{"version", "cause"}]: wanted versions that failed to load here;
-    # such a deployment keeps its previous route when it had one.
-    failed: dict = field(default_factory=dict)
 
 
 class ServingPool:
