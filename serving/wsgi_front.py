@@ -14,10 +14,10 @@ import time
 from contextvars import ContextVar
 
 from django.conf import settings
-from django.db import connections, reset_queries
 
 from accounts.addresses import client_ip
 from serving import gateway
+from serving.thread_db import release_thread_database
 
 logger = logging.getLogger(__name__)
 access_logger = logging.getLogger("modelgate.access")
@@ -83,27 +83,12 @@ def on_process_exit(callback) -> None:
     util.Finalize(None, callback, exitpriority=10)
 
 
-def _release_database(debug: bool) -> None:
-    """What Django's request_started/request_finished do, which the lean path skips: give a
-    thread's connection back (to the psycopg pool, or closed) and forget its DEBUG query log.
-    Only a key-cache refill queries here (once per key per few seconds), so this is usually one
-    attribute check; without it each predict thread kept a pooled connection for good, and an
-    11th thread waited out the pool's timeout (a 500), and under DEBUG the log grew to 9,000
-    queries a thread (issue 15)."""
-    for conn in connections.all(initialized_only=True):
-        if conn.connection is not None and not conn.in_atomic_block:
-            conn.close()
-    if debug:
-        reset_queries()
-
-
 class ServingFront:
     """Wraps the Django WSGI application."""
 
     def __init__(self, django_app):
         self.django_app = django_app
         self.access_log = getattr(settings, "MODELGATE_ACCESS_LOG", False)
-        self.debug_queries = settings.DEBUG
         if settings.MODELGATE_POOL_AUTOSTART:
             # Imported before the pool's thread starts loading models: both import TensorFlow,
             # and two threads importing it at once deadlock on its module locks.
@@ -157,7 +142,7 @@ class ServingFront:
             logger.exception("unhandled error serving %s", path)
             return gateway.Reply(500, b'{"error": "internal server error"}')
         finally:
-            _release_database(self.debug_queries)
+            release_thread_database()
 
     def _django(self, environ, start_response, path, started, request_id):
         seen = []

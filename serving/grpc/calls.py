@@ -12,6 +12,7 @@ import grpc
 from accounts.errors import ServiceError
 from serving import caller_auth, gateway
 from serving.replies import ProtocolError
+from serving.thread_db import release_thread_database
 
 logger = logging.getLogger(__name__)
 
@@ -84,8 +85,7 @@ def _abort(context, status: int, message: str, headers) -> None:
     trailing = [
         (name.lower(), str(value))
         for name, value in headers
-        if name.lower() in ("retry-after", "www-authenticate")
-        or name.lower().startswith("ratelimit")
+        if name.lower() in _TRAILING or name.lower().startswith("ratelimit")
     ]
     if trailing:
         context.set_trailing_metadata(trailing)
@@ -109,5 +109,7 @@ def rpc(method):
             # raises a bare Exception, which this handler would otherwise turn into INTERNAL.
             logger.exception("unhandled error in gRPC %s", method.__name__)
             context.abort(grpc.StatusCode.INTERNAL, "internal server error")
+        finally:
+            release_thread_database()  # as the WSGI front does: no pooled connection kept
 
     return wrapper
