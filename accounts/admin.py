@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from accounts.models import ApiKey, AuditEntry, Profile
+from accounts.models import ApiKey, Profile
 
 
 @admin.register(Profile)
@@ -20,25 +20,6 @@ class ApiKeyAdmin(admin.ModelAdmin):
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "owner__username")
     exclude = ("hashed_secret",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
-@admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
-    """Append-only: the admin may read entries, never add, change or delete them."""
-
-    list_display = ("created_at", "actor_label", "action", "target", "ip")
-    list_filter = ("action",)
-    search_fields = ("actor_label", "action", "target")
-    date_hierarchy = "created_at"
 
     def has_add_permission(self, request):
         return False

@@ -11,12 +11,12 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts import selectors, services
-from accounts.audit import audit_list
 from accounts.constants import AUDIT_LIST_PAGE_SIZE
-from accounts.errors import InvalidInput
 from accounts.permissions import CanManageKeys, CanRead, request_ip, request_principal, user_role
-from accounts.schema import error_responses
 from accounts.usage import usage_today, usage_today_many
+from core.audit import audit_list
+from core.errors import InvalidInput
+from core.schema import error_responses
 
 
 class KeyOutputSerializer(serializers.Serializer):

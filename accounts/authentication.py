@@ -5,10 +5,10 @@ from __future__ import annotations
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.exceptions import AuthenticationFailed, Throttled
 
-from accounts.addresses import client_ip
 from accounts.auth_throttle import AuthThrottled
 from accounts.key_format import key_from_environ
 from accounts.keys import authenticate_key_with_user
+from core.addresses import client_ip
 
 
 class ApiKeyAuthentication(BaseAuthentication):

@@ -7,10 +7,10 @@ obtains a secret that outlives it: so a `read` key cannot rotate its way to a `d
 from __future__ import annotations
 
 from accounts.constants import Role, Scope
-from accounts.errors import PermissionDenied
 from accounts.keys import KeyPrincipal
 from accounts.models import ApiKey
 from accounts.permissions import user_role
+from core.errors import PermissionDenied
 
 
 def check_manager(key: ApiKey, actor, what: str, principal: KeyPrincipal | None = None) -> None:

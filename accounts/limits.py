@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from django.conf import settings
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 
 _UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 RATE_RE = re.compile(r"^(?P<count>[1-9][0-9]{0,9})/(?P<mult>[1-9][0-9]{0,4})?(?P<unit>[smhd])$")

@@ -14,8 +14,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.core import signing
 
-from accounts.addresses import client_ip
 from accounts.ratelimits import LeasedLimiter, RateDecision, split_rate
+from core.addresses import client_ip
 
 DEVICE_COOKIE = "mg_login_device"
 DEVICE_MAX_AGE = 90 * 86400

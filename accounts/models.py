@@ -87,29 +87,3 @@ class RoleLimits(models.Model):
 
     def __str__(self) -> str:
         return f"{self.role}: rate {self.max_rate or '-'}, quota {self.max_quota or '-'}"
-
-
-class AuditEntry(models.Model):
-    """Who did what to which target, when, from where; append-only."""
-
-    actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="audit_entries",
-    )
-    actor_label = models.CharField(max_length=160)
-    action = models.CharField(max_length=100, db_index=True)
-    target = models.CharField(max_length=255)
-    before = models.JSONField(null=True, blank=True)
-    after = models.JSONField(null=True, blank=True)
-    ip = models.GenericIPAddressField(null=True, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-        verbose_name_plural = "audit entries"
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.actor_label} {self.action} {self.target}"

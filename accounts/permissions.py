@@ -8,9 +8,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from rest_framework.permissions import BasePermission
 
-from accounts.addresses import client_ip
 from accounts.constants import ROLE_SCOPES, Role, Scope
 from accounts.keys import KeyPrincipal
+from core.addresses import client_ip
 
 # What a logged-in person may do by role. A viewer's session cannot predict, but a viewer may
 # hold a predict key (ROLE_SCOPES), so scripts can call a model without a deployer's rights.
@@ -54,7 +54,7 @@ def request_principal(request) -> KeyPrincipal | None:
 
 
 def request_ip(request) -> str | None:
-    """The client's IP as accounts.addresses.client_ip reads it (trusted proxies only)."""
+    """The client's IP as core.addresses.client_ip reads it (trusted proxies only)."""
     return client_ip(request.META)
 
 

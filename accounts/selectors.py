@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.db.models import QuerySet
 
 from accounts.constants import Role
-from accounts.errors import NotFound
 from accounts.limits import Ceilings, default_ceilings, effective_rate, quota_parts
 from accounts.models import ApiKey, RoleLimits
 from accounts.permissions import user_role
 from accounts.ratelimits import quota_used, rate_used, split_rate
 from accounts.usage import usage_days
+from core.errors import NotFound
 
 
 def api_key_list(*, user, include_all: bool = False) -> QuerySet[ApiKey]:

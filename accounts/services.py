@@ -10,9 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
 from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
-from accounts.errors import Conflict, InvalidInput, PermissionDenied
 from accounts.key_format import generate_key
 from accounts.key_rules import check_key_may_manage, check_manager, check_outlived, check_within_key
 from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys
@@ -20,6 +18,8 @@ from accounts.limits import check_within, clean_limit
 from accounts.models import ApiKey, Profile, RoleLimits
 from accounts.permissions import user_role
 from accounts.selectors import role_ceilings
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, PermissionDenied
 
 DEFAULT_ROTATION_OVERLAP_HOURS = 24.0
 MAX_ROTATION_OVERLAP_HOURS = 7 * 24.0

@@ -9,10 +9,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import selectors, services
-from accounts.audit import audit_list
-from accounts.charts import budget_figure, daily_usage_figure
 from accounts.constants import AUDIT_LIST_PAGE_SIZE, Role, Scope
-from accounts.errors import ServiceError
 from accounts.forms import (
     AuditFilterForm,
     KeyCreateForm,
@@ -24,6 +21,9 @@ from accounts.login_limits import LoginAttempt, login_username, remember_device
 from accounts.permissions import request_ip, role_required, user_role
 from accounts.reveal import secret_stash, secret_take
 from accounts.usage import usage_today_many
+from core.audit import audit_list
+from core.charts import budget_figure, daily_usage_figure
+from core.errors import ServiceError
 
 
 class LoginView(auth_views.LoginView):

@@ -52,10 +52,10 @@ def _too_large(request, limit: int | None):
 def _is_authenticated(request) -> bool:
     """A logged-in session or a valid API key; looked at only for bodies over the anonymous
     limit, so small requests pay nothing."""
-    from accounts.addresses import client_ip
     from accounts.auth_throttle import AuthThrottled
     from accounts.key_format import key_from_environ
     from accounts.keys import authenticate_key
+    from core.addresses import client_ip
 
     user = getattr(request, "user", None)
     if user is not None and user.is_authenticated:

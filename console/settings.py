@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_htmx",
+    "core",
     "accounts",
     "registry",
     "serving",
@@ -144,7 +145,7 @@ else:
     }
     SILENCED_SYSTEM_CHECKS = ["django_ratelimit.E003", "django_ratelimit.W001"]
 RATELIMIT_USE_CACHE = "default"
-RATELIMIT_VIEW = "accounts.api_errors.ratelimited"
+RATELIMIT_VIEW = "core.api_errors.ratelimited"
 
 # Celery: Redis when REDIS_URL is set, otherwise kombu's SQLAlchemy transport on a SQLite file.
 CELERY_BROKER_URL = envstr(
@@ -215,7 +216,7 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "EXCEPTION_HANDLER": "accounts.api_errors.exception_handler",
+    "EXCEPTION_HANDLER": "core.api_errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
         "rest_framework.parsers.JSONParser",
@@ -326,9 +327,9 @@ MODELGATE_ROLE_LIMITS = {
     "admin": {},
 }
 # JSON bodies: orjson refuses infinities and nesting deeper than 1024 with a 400, not a 500.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"][0] = "accounts.parsers.StrictJSONParser"
+REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"][0] = "core.parsers.StrictJSONParser"
 # Error pages and mails hide the Authorization header as well as Django's usual secrets.
-DEFAULT_EXCEPTION_REPORTER_FILTER = "accounts.reporting.SecretSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER_FILTER = "core.reporting.SecretSafeExceptionReporterFilter"
 
 
 # --- production shape (issue 8) ---

@@ -7,9 +7,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanRead, actor_can, request_ip, request_principal
 from accounts.selectors import api_key_get
+from core.errors import InvalidInput, PermissionDenied
 from monitoring import selectors, services
 from monitoring.figures import event_marks
 from serving import selectors as serving_selectors

@@ -10,8 +10,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import PermissionDenied, ServiceError
 from accounts.permissions import CanDeploy, actor_can, request_ip, request_principal, role_required
+from core.errors import PermissionDenied, ServiceError
 from monitoring.archiving import deployment_archive_when_idle
 from serving.api import EventOut
 

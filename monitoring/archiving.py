@@ -9,7 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from monitoring.constants import Resolution
 from monitoring.models import MetricRollup
 from serving import deploy

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip, request_principal
+from core.errors import PermissionDenied
 from monitoring import drift_service, feedback, quality, shadow_compare
 from monitoring.api import WINDOW_PARAMS, _window
 from monitoring.models import DriftReport

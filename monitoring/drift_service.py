@@ -11,8 +11,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import InvalidInput
+from core.audit import audit_record
+from core.errors import InvalidInput
 from monitoring import drift
 from monitoring.constants import AlertKind, ReferenceKind
 from monitoring.models import (

@@ -7,8 +7,8 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.errors import ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
+from core.errors import ServiceError
 from monitoring import (
     drift_figures,
     drift_service,

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip, request_principal
+from core.errors import InvalidInput, PermissionDenied
 from monitoring import experiments
 from monitoring.constants import ExperimentMetric
 from monitoring.models import Experiment

@@ -6,8 +6,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.errors import ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
+from core.errors import ServiceError
 from monitoring import experiments
 from monitoring.drift_forms import ExperimentForm
 from monitoring.views import renders_not_found

@@ -9,8 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, NotFound
 from monitoring import abstats, selectors
 from monitoring.constants import ExperimentMetric, ExperimentStatus
 from monitoring.models import Experiment, Feedback, PredictionLog

@@ -8,8 +8,8 @@ import math
 import numpy as np
 from django.db import transaction
 
-from accounts.audit import audit_record
-from accounts.errors import InvalidInput
+from core.audit import audit_record
+from core.errors import InvalidInput
 from monitoring.models import Feedback, PredictionLog
 from monitoring.selectors import prediction_get, predictions_get
 from registry.constants import Task

@@ -7,8 +7,8 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from accounts.audit import audit_record
-from accounts.errors import InvalidInput
+from core.audit import audit_record
+from core.errors import InvalidInput
 from serving.models import Deployment
 
 

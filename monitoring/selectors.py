@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
-from accounts.errors import InvalidInput, NotFound
+from core.errors import InvalidInput, NotFound
 from monitoring.constants import (
     DEFAULT_WINDOW,
     FINE_MAX_SPAN,

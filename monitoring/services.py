@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.constants import FINE_RETENTION, TEN_SECONDS, AlertKind, Resolution
 from monitoring.models import SLO_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog, SloPolicy

@@ -13,9 +13,9 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.errors import InvalidInput, NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
 from accounts.selectors import api_key_get
+from core.errors import InvalidInput, NotFound, ServiceError
 from monitoring import figures, refusal_selectors, selectors, services
 from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm

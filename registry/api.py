@@ -9,9 +9,9 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput
 from accounts.permissions import CanDeploy, CanRead, request_ip, request_principal
-from accounts.schema import error_responses
+from core.errors import InvalidInput
+from core.schema import error_responses
 from registry import selectors, services
 from registry.constants import Task
 

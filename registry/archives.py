@@ -15,7 +15,7 @@ import zipfile
 import zlib
 from pathlib import Path, PurePosixPath
 
-from accounts.errors import InvalidInput, PayloadTooLarge
+from core.errors import InvalidInput, PayloadTooLarge
 from registry.storage import CHUNK
 
 ZIP = "zip"

@@ -12,7 +12,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 
-from accounts.errors import InvalidInput, Unavailable
+from core.errors import InvalidInput, Unavailable
 from registry import graph_scan
 from registry.archives import TAR, extract_archive, savedmodel_root
 from registry.constants import DEFAULT_MAX_ARCHIVE_FILES, ArtifactFormat

@@ -11,8 +11,8 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
-from accounts.audit import audit_record
-from accounts.errors import InvalidInput
+from core.audit import audit_record
+from core.errors import InvalidInput
 from registry.datasets import input_columns
 from registry.models import Dataset
 

@@ -11,8 +11,8 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import NotFound, PermissionDenied, ServiceError
 from accounts.permissions import CanRead, actor_can, request_ip, request_principal, role_required
+from core.errors import NotFound, PermissionDenied, ServiceError
 from registry import column_kinds, selectors
 
 FIELD_PREFIX = "kind:"

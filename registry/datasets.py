@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from registry.constants import DatasetFormat
 
 FEATURE_KEYS = ("x", "features")

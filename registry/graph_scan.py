@@ -151,7 +151,7 @@ HOST_OPS_APPROVED = "model_version.host_ops_approved"
 
 def host_ops_approved(sha256: str) -> bool:
     """Whether an admin approved the host ops of the artifact with these bytes."""
-    from accounts.models import AuditEntry
+    from core.models import AuditEntry
 
     return AuditEntry.objects.filter(
         action=HOST_OPS_APPROVED, after__artifact_sha256=sha256

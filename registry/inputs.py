@@ -12,7 +12,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
-from accounts.errors import InvalidInput, PayloadTooLarge
+from core.errors import InvalidInput, PayloadTooLarge
 from registry.archives import archive_kind
 from registry.artifacts import max_upload_bytes
 from registry.constants import MODEL_NAME_RE, ArtifactFormat

@@ -6,7 +6,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from registry.constants import ArtifactFormat, DatasetFormat, Task, VersionState
 
 

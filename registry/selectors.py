@@ -9,7 +9,7 @@ import numpy as np
 from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
-from accounts.errors import NotFound
+from core.errors import NotFound
 from registry.constants import DatasetFormat
 from registry.datasets import dataset_parse, input_columns, npz_features_mapped
 from registry.models import Dataset, EnvironmentSpec, ModelVersion, RegisteredModel

@@ -13,9 +13,9 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, PermissionDenied
 from accounts.permissions import actor_can
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, PermissionDenied
 from registry import graph_scan, modelio
 from registry.archives import archive_kind, extract_archive, pack_directory, savedmodel_root
 from registry.artifacts import artifact_store_file, max_archive_files, max_upload_bytes

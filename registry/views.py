@@ -8,8 +8,8 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
+from core.errors import NotFound, ServiceError
 from registry import selectors, services
 from registry.forms import DatasetForm, EnvironmentForm, VersionUploadForm
 

@@ -13,8 +13,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
+from core.errors import InvalidInput, PermissionDenied
 from serving import deploy, selectors
 from serving.governance import MIN_OVERRIDE_REASON
 from serving.history import rollback_preview

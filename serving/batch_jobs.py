@@ -21,8 +21,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, NotFound
 from registry.datasets import dataset_check_signature
 from registry.models import Dataset, ModelVersion
 from registry.selectors import dataset_input_batches

@@ -6,10 +6,10 @@ an event (counted per key and deployment, no database write) and raised as a Pro
 
 from __future__ import annotations
 
-from accounts.addresses import client_ip
 from accounts.auth_throttle import AuthThrottled
 from accounts.key_format import key_from_headers
 from accounts.keys import authenticate_key, presented_prefix
+from core.addresses import client_ip
 from serving.limits import check_rate, retry_after
 from serving.refusals import publish_refusal
 from serving.replies import ProtocolError

@@ -10,8 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, InvalidInput, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, InvalidInput, NotFound
 from registry.constants import VersionState
 from registry.models import ModelVersion, RegisteredModel, ValidationStatus
 from serving import history

@@ -17,7 +17,7 @@ import time
 
 from django.conf import settings
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from serving import inference
 from serving.caller_auth import authenticate_call, listing_principal
 from serving.constants import PRODUCTION

@@ -6,8 +6,8 @@ services, so every path refuses the same way: console, API, CLI, traffic split, 
 
 from __future__ import annotations
 
-from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import actor_can
+from core.errors import InvalidInput, PermissionDenied
 
 MIN_OVERRIDE_REASON = 15
 

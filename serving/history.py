@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from accounts.errors import Conflict, NotFound
+from core.errors import Conflict, NotFound
 from serving.constants import EventKind
 from serving.models import Deployment, DeploymentEvent
 

@@ -7,7 +7,7 @@ import os
 import random
 import time
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from serving import cache as prediction_cache
 from serving import events, sampling, telemetry
 from serving.batching import BatcherClosed, QueueFull

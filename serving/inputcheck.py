@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 
 try:  # TensorFlow's bfloat16 numpy type; tensorflow and tritonclient both depend on ml_dtypes
     from ml_dtypes import bfloat16 as _bfloat16

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db.models import Max
 
-from accounts.errors import NotFound
+from core.errors import NotFound
 from serving.models import Deployment, DeploymentEvent
 
 

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import PermissionDenied
 from accounts.permissions import CanDeploy, actor_can, request_ip, request_principal
+from core.errors import PermissionDenied
 from serving import deploy
 from serving.api import EventOut
 from serving.constants import VariantRole

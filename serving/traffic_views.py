@@ -7,8 +7,8 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.errors import InvalidInput, ServiceError
 from accounts.permissions import request_ip, role_required
+from core.errors import InvalidInput, ServiceError
 from serving import deploy
 
 

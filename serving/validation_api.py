@@ -8,8 +8,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.errors import InvalidInput, PermissionDenied
 from accounts.permissions import CanRead, actor_can, request_ip, request_principal
+from core.errors import InvalidInput, PermissionDenied
 from registry import selectors as registry_selectors
 from serving import batch_jobs, workers
 from serving.validation import policy as validation_policy

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django import forms
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from registry.models import ModelVersion
 from registry.selectors import dataset_list
 from serving.validation.policy import SETTINGS, clean_value

@@ -12,8 +12,8 @@ from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
+from core.errors import NotFound, ServiceError
 from registry import selectors as registry_selectors
 from serving import batch_jobs, workers
 from serving.templatetags.serving_tags import version_actions_context

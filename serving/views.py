@@ -9,8 +9,8 @@ from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.errors import NotFound, ServiceError
 from accounts.permissions import actor_can, request_ip, role_required
+from core.errors import NotFound, ServiceError
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
 from serving.forms import ConfigForm, DeploymentCreateForm, RollbackForm, StateAtForm, deploy_form

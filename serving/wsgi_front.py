@@ -15,7 +15,7 @@ from contextvars import ContextVar
 
 from django.conf import settings
 
-from accounts.addresses import client_ip
+from core.addresses import client_ip
 from serving import gateway
 from serving.thread_db import release_thread_database
 

@@ -9,7 +9,7 @@ import logging
 
 import grpc
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from serving import caller_auth, gateway
 from serving.replies import ProtocolError
 from serving.thread_db import release_thread_database

@@ -12,7 +12,7 @@ from tritonclient.grpc import model_config_pb2 as mc
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving import gateway, inference
 from serving.grpc import calls, catalog, tensors
 from serving.grpc.calls import rpc

@@ -11,7 +11,7 @@ import numpy as np
 from google.protobuf import wrappers_pb2
 from tensorflow.core.protobuf import error_codes_pb2, meta_graph_pb2
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving import inference
 from serving.grpc import calls, tensors
 from serving.grpc.calls import rpc

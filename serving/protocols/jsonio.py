@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 
 MAX_DEPTH = 64
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY

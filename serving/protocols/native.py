@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.protocols import jsonio
 from serving.protocols.tfserving import (
     PredictRequest,

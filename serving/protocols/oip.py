@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.inputcheck import numpy_dtype, shape_text, to_array
 from serving.protocols import jsonio
 from serving.protocols.tfserving import output_names

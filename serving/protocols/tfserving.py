@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.inputcheck import STRING
 from serving.protocols import jsonio
 

@@ -2,8 +2,8 @@
 
 from django import template
 
-from accounts.errors import Conflict
 from accounts.permissions import actor_can
+from core.errors import Conflict
 from serving.deploy import check_promotable
 from serving.forms import DeploymentCreateForm, deploy_form
 from serving.selectors import deployment_list, deployment_names, deployments_of_version

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from accounts.errors import InvalidInput, ServiceError
+from core.errors import InvalidInput, ServiceError
 from serving.inputcheck import check_feeds
 from serving.protocols import native
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from django.db import transaction
 
-from accounts.audit import audit_record
-from accounts.errors import InvalidInput
+from core.audit import audit_record
+from core.errors import InvalidInput
 from registry.models import RegisteredModel, ValidationPolicy
 
 PARITY_FIELDS = ("python", "tensorflow", "cuda", "cudnn", "gpu_count", "image_digest")

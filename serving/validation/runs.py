@@ -13,8 +13,8 @@ import socket
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.audit import audit_record
-from accounts.errors import Conflict, NotFound
+from core.audit import audit_record
+from core.errors import Conflict, NotFound
 from registry.constants import VersionState
 from registry.models import (
     ACTIVE_VALIDATION_STATES,

@@ -7,7 +7,8 @@ from rest_framework.test import APIClient
 
 from accounts.key_format import parse_key
 from accounts.keys import authenticate_key, clear_key_cache
-from accounts.models import ApiKey, AuditEntry
+from accounts.models import ApiKey
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

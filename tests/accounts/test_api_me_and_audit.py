@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rest_framework.test import APIClient
 
-from accounts.audit import audit_record
-from accounts.models import AuditEntry
+from core.audit import audit_record
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

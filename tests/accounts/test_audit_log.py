@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from accounts.audit import audit_list, audit_record
 from accounts.key_format import generate_key
 from accounts.keys import KeyPrincipal
-from accounts.models import AuditEntry
+from core.audit import audit_list, audit_record
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

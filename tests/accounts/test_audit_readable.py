@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.audit_display import FieldChange, audit_changes
+from core.audit_display import FieldChange, audit_changes
 
 
 def test_it_lists_only_the_fields_that_changed():
@@ -39,7 +39,7 @@ def test_created_and_removed_fields_say_so():
 
 @pytest.mark.django_db
 def test_the_audit_page_shows_before_and_after_per_field(client, charlie):
-    from accounts.models import AuditEntry
+    from core.models import AuditEntry
 
     AuditEntry.objects.create(
         actor=charlie,

@@ -9,7 +9,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 
 from accounts.keys import authenticate_key
-from accounts.models import ApiKey, AuditEntry
+from accounts.models import ApiKey
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

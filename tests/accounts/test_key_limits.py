@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 from django.core.management import call_command
 
-from accounts.errors import InvalidInput
 from accounts.keys import authenticate_key
 from accounts.limits import quota_window
-from accounts.models import AuditEntry
 from accounts.ratelimits import quota_hit, reset_rate_limits
 from accounts.selectors import api_key_usage
 from accounts.services import api_key_create, api_key_update, role_limits_set
 from accounts.usage import flush_usage, usage_today
+from core.errors import InvalidInput
+from core.models import AuditEntry
 from serving.limits import check_rate
 
 pytestmark = pytest.mark.django_db
@@ -103,7 +103,7 @@ def test_the_predict_default_applies_when_stricter_than_the_ceiling(bob, setting
 
 
 def test_only_an_admin_sets_ceilings(alice):
-    from accounts.errors import PermissionDenied
+    from core.errors import PermissionDenied
 
     with pytest.raises(PermissionDenied):
         role_limits_set(role="viewer", max_rate="1/m", actor=alice)

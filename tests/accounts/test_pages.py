@@ -7,9 +7,10 @@ import re
 import pytest
 from django.urls import reverse
 
-from accounts.audit import audit_record
 from accounts.keys import authenticate_key
-from accounts.models import ApiKey, AuditEntry
+from accounts.models import ApiKey
+from core.audit import audit_record
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

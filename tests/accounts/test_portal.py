@@ -8,7 +8,8 @@ import pytest
 from django.urls import reverse
 
 from accounts.keys import authenticate_key, clear_key_cache
-from accounts.models import ApiKey, AuditEntry, RoleLimits
+from accounts.models import ApiKey, RoleLimits
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from unittest import mock
 import pytest
 from django.utils import timezone
 
-from accounts.errors import Conflict, InvalidInput, PermissionDenied
 from accounts.keys import authenticate_key, clear_key_cache
-from accounts.models import AuditEntry
 from accounts.services import api_key_revoke, api_key_rotate
+from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from accounts.errors import Conflict, InvalidInput, PermissionDenied
-from accounts.models import ApiKey, AuditEntry, Profile
+from accounts.models import ApiKey, Profile
 from accounts.services import api_key_create, api_key_revoke, user_create, user_set_role
+from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accounts.errors import InvalidInput
-from accounts.models import AuditEntry
+from core.errors import InvalidInput
+from core.models import AuditEntry
 from monitoring import drift
 from monitoring.drift_service import drift_run
 from registry.column_kinds import dataset_columns, dataset_set_column_kinds

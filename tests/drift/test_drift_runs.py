@@ -9,7 +9,7 @@ from datetime import timedelta
 import numpy as np
 import pytest
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from monitoring.constants import AlertKind
 from monitoring.drift_service import drift_policy_update, drift_run, drift_run_all, feature_names
 from monitoring.models import Alert, DriftPolicy, DriftReport
@@ -160,7 +160,7 @@ def test_the_api_lists_and_runs_drift(client, referenced, log_rows, deploy_key, 
 
 
 def test_bad_drift_settings_are_refused(referenced):
-    from accounts.errors import InvalidInput
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="invalid drift setting: share_threshold"):
         drift_policy_update(deployment=referenced, actor=None, changes={"share_threshold": 2})

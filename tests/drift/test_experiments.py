@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from accounts.errors import Conflict, InvalidInput
-from accounts.models import AuditEntry
+from core.errors import Conflict, InvalidInput
+from core.models import AuditEntry
 from monitoring import abstats
 from monitoring.experiments import (
     experiment_analyze,

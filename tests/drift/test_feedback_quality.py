@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from monitoring.models import Feedback
 from monitoring.quality import dropped, quality_series, scores
 from monitoring.selectors import window_resolve

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from serving.constants import EventKind
 from serving.deploy import deployment_set_traffic
 from serving.models import DeploymentEvent
@@ -65,7 +65,7 @@ def test_it_splits_traffic_with_an_event_and_an_audit_entry(production, alice):
     ],
 )
 def test_it_refuses_a_bad_split_and_changes_nothing(production, alice, variants, message):
-    from accounts.errors import InvalidInput
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match=message):
         deployment_set_traffic(
@@ -82,7 +82,7 @@ def test_it_refuses_a_bad_split_and_changes_nothing(production, alice, variants,
 
 
 def test_it_refuses_unknown_versions_and_unchanged_splits(production, alice):
-    from accounts.errors import Conflict, NotFound
+    from core.errors import Conflict, NotFound
 
     with pytest.raises(NotFound, match="churn has no version"):
         deployment_set_traffic(

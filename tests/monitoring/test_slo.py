@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from monitoring.ingest import ingest_events
 from monitoring.models import Alert, SloPolicy
 from monitoring.selectors import alerts_open

@@ -9,7 +9,7 @@ import pyarrow.parquet as pq
 import pytest
 from django.conf import settings
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from registry.models import Dataset
 from registry.services import dataset_create, dataset_inputs, dataset_load, version_register
 from tests.registry.conftest import assert_nothing_left, files_under

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput
 from registry.models import EnvironmentSpec
 from registry.services import environment_create
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from registry.modelio import ModelLoadError, load
 from registry.services import version_register
 

@@ -137,7 +137,7 @@ def test_it_rejects_an_upload_over_the_size_limit(client, deploy_auth, keras_mod
 
 @pytest.mark.django_db
 def test_the_service_names_the_size_and_the_limit(alice, keras_model_file, settings):
-    from accounts.errors import PayloadTooLarge
+    from core.errors import PayloadTooLarge
     from registry.services import version_register
 
     settings.MODELGATE_MAX_UPLOAD_BYTES = 1000
@@ -184,7 +184,7 @@ def test_it_rejects_a_bad_model_name(client, deploy_auth, keras_model_file):
 
 @pytest.mark.django_db
 def test_it_rejects_a_dataset_that_does_not_fit_the_model(alice, keras_model_file, npz_dataset):
-    from accounts.errors import InvalidInput
+    from core.errors import InvalidInput
     from registry.models import Artifact, Dataset, ModelVersion, RegisteredModel
     from registry.services import dataset_create, version_register
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from registry import modelio
 from registry.artifacts import artifact_file_path, artifact_local_path
 from registry.models import Artifact, ModelVersion, RegisteredModel
@@ -50,7 +50,7 @@ def test_it_registers_a_keras_file_and_reads_its_signature(alice, keras_model_fi
 
 @pytest.mark.django_db
 def test_it_records_an_audit_entry(alice, keras_model_file):
-    from accounts.models import AuditEntry
+    from core.models import AuditEntry
 
     version_register(model_name="churn", upload=keras_model_file, filename="m.keras", actor=alice)
     entry = AuditEntry.objects.get(action="model_version.register")

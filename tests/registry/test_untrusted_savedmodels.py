@@ -10,7 +10,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from registry.graph_scan import scan_savedmodel
 from registry.models import ModelVersion
 from tests.registry.conftest import assert_nothing_left, tar_of
@@ -250,7 +250,7 @@ def test_it_refuses_and_approves_on_the_command_line(alice, charlie, writer_mode
 def test_it_refuses_to_load_an_unapproved_version_registered_before_the_scan(
     client, charlie, make_key, writer_model, planted
 ):
-    from accounts.errors import Unavailable
+    from core.errors import Unavailable
     from registry import artifacts
 
     auth = make_key(charlie, ["read", "deploy", "admin"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.errors import Conflict
-from accounts.models import AuditEntry
+from core.errors import Conflict
+from core.models import AuditEntry
 from registry.models import ModelVersion
 from registry.services import version_register, version_set_state
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.addresses import client_ip
+from core.addresses import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -65,7 +65,7 @@ def test_a_rotating_forged_address_does_not_escape_the_login_limit(client, setti
 
 
 def test_the_audit_log_records_the_real_address(client, alice, settings):
-    from accounts.models import AuditEntry
+    from core.models import AuditEntry
 
     settings.MODELGATE_TRUSTED_PROXY_HOPS = 1
     client.force_login(alice)

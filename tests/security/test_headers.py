@@ -153,8 +153,8 @@ def test_password_validators_refuse_weak_passwords(password, message):
 
 
 def test_user_create_refuses_a_short_password():
-    from accounts.errors import InvalidInput
     from accounts.services import user_create
+    from core.errors import InvalidInput
 
     with pytest.raises(InvalidInput, match="at least 12 characters"):
         user_create(username="dora", password="tr0ub4dor&3")

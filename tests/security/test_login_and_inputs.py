@@ -137,8 +137,8 @@ def test_the_json_parser_reads_no_more_than_the_limit(settings):
     """Whatever Content-Length claims, the parser reads at most the limit plus one byte."""
     import io
 
-    from accounts.errors import PayloadTooLarge
-    from accounts.parsers import StrictJSONParser
+    from core.errors import PayloadTooLarge
+    from core.parsers import StrictJSONParser
 
     settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100
     stream = io.BytesIO(b'{"name": "' + b"x" * 500 + b'"}')
@@ -207,7 +207,7 @@ def test_a_huge_number_in_a_limit_field_is_a_400(client, charlie):
     [b'{"instances": ' + b"[" * 5000 + b"]" * 5000 + b"}", b'{"instances": [[1e999]]}', b"{"],
 )
 def test_the_predict_parser_refuses_nesting_and_garbage_with_a_400(body):
-    from accounts.errors import InvalidInput
+    from core.errors import InvalidInput
     from serving.protocols import jsonio
 
     with pytest.raises(InvalidInput) as exc:

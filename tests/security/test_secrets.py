@@ -9,7 +9,7 @@ import pytest
 from django.test import RequestFactory
 from django.views.debug import ExceptionReporter
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 

@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from accounts.errors import Conflict, InvalidInput, NotFound
-from accounts.models import AuditEntry
+from core.errors import Conflict, InvalidInput, NotFound
+from core.models import AuditEntry
 from serving.constants import EventKind
 from serving.deploy import deployment_deploy, deployment_rollback, deployment_state_at
 from serving.models import AppendOnlyError, Deployment, DeploymentEvent

@@ -8,8 +8,8 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.errors import Conflict
-from accounts.models import AuditEntry
+from core.errors import Conflict
+from core.models import AuditEntry
 from monitoring.archiving import deployment_archive_when_idle
 from monitoring.constants import Resolution
 from monitoring.models import MetricRollup

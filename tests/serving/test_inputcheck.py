@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.inputcheck import check_feeds, numpy_dtype, to_array
 
 SMALL = {

@@ -7,8 +7,8 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.urls import reverse
 
-from accounts.errors import InvalidInput, PermissionDenied
-from accounts.models import AuditEntry
+from core.errors import InvalidInput, PermissionDenied
+from core.models import AuditEntry
 from monitoring.experiments import experiment_start
 from registry.models import ModelVersion
 from serving.deploy import deployment_deploy, deployment_set_traffic

@@ -6,7 +6,7 @@ import numpy as np
 import orjson
 import pytest
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.inputcheck import check_feeds
 from serving.protocols import native
 

@@ -15,7 +15,7 @@ import pytest
 import tritonclient.http as triton
 from tritonclient.utils import serialize_byte_tensor
 
-from accounts.errors import InvalidInput
+from core.errors import InvalidInput
 from serving.inputcheck import check_feeds
 from serving.protocols import oip
 

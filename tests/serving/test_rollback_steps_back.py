@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from registry.services import version_register
 from serving.deploy import deployment_deploy, deployment_rollback, deployment_set_traffic
 from serving.history import rollback_preview

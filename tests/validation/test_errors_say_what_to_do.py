@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from accounts.errors import Conflict
+from core.errors import Conflict
 from registry.models import ModelVersion
 from serving.validation import signature
 from serving.validation.policy import policy_defaults, policy_update

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from django.urls import reverse
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from registry.models import ModelVersion
 from serving.models import DeploymentEvent
 from tests.serving.conftest import auth

@@ -62,7 +62,7 @@ def test_a_failed_check_fails_the_run_and_rejects_the_version(scored, alice):
 
 
 def test_it_is_idempotent_and_refuses_a_second_active_run(scored, alice):
-    from accounts.errors import Conflict
+    from core.errors import Conflict
 
     run = validation_start(version=scored, actor=alice, enqueue=False)
     with pytest.raises(Conflict, match="already has validation run"):

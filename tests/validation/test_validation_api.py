@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from accounts.models import AuditEntry
+from core.models import AuditEntry
 from registry.models import ModelVersion
 from serving.validation.runs import validation_execute
 from tests.serving.conftest import auth

@@ -8,8 +8,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from accounts.errors import ServiceError
 from accounts.services import api_key_create
+from core.errors import ServiceError
 
 
 class Command(BaseCommand):

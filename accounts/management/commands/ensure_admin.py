@@ -10,8 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 
 from accounts.constants import Role
-from accounts.errors import ServiceError
 from accounts.services import user_create
+from core.errors import ServiceError
 
 ADMIN_USERNAME = "admin"
 

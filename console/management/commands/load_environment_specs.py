@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from registry.models import EnvironmentSpec
 from registry.services import environment_create
 

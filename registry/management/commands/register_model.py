@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from registry.archives import pack_directory
 from registry.services import dataset_create, version_register
 from registry.storage import discard_stored_files_on_error, work_dir

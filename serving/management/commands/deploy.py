@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
-from accounts.errors import ServiceError
+from core.errors import ServiceError
 from serving.deploy import deployment_deploy
 from serving.management.commands._actors import command_actor
 

@@ -7,7 +7,7 @@ from django.conf import settings
 from rest_framework.exceptions import ParseError
 from rest_framework.parsers import JSONParser
 
-from accounts.errors import PayloadTooLarge
+from core.errors import PayloadTooLarge
 
 
 class StrictJSONParser(JSONParser):

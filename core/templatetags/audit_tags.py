@@ -2,12 +2,12 @@
 
 from django import template
 
-from accounts.audit_display import audit_changes
+from core.audit_display import audit_changes
 
 register = template.Library()
 
 
 @register.filter
 def changes(entry):
-    """The entry's before -> after per field (see accounts.audit_display)."""
+    """The entry's before -> after per field (see core.audit_display)."""
     return audit_changes(entry.before, entry.after)
