@@ -14,13 +14,13 @@ from concurrent import futures
 
 import grpc
 from django.conf import settings
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2_grpc
 from tritonclient.grpc import service_pb2_grpc
 
+from serving.grpc.health import PoolHealth
 from serving.grpc.oip_service import InferenceService
 from serving.grpc.tfs import model_service_pb2_grpc, prediction_service_pb2_grpc
 from serving.grpc.tfserving_service import ModelService, PredictionService
-from serving.pool import get_pool
 
 logger = logging.getLogger(__name__)
 
@@ -29,20 +29,6 @@ SERVICES = (
     "tensorflow.serving.PredictionService",
     "tensorflow.serving.ModelService",
 )
-
-
-class PoolHealth(health.HealthServicer):
-    """Check answers SERVING while the pool is ready (models loaded, not draining)."""
-
-    def Check(self, request, context):
-        if request.service and request.service not in SERVICES:
-            return super().Check(request, context)  # unknown service: NOT_FOUND
-        serving = get_pool().ready and not self._gracefully_shutting_down
-        return health_pb2.HealthCheckResponse(
-            status=health_pb2.HealthCheckResponse.SERVING
-            if serving
-            else health_pb2.HealthCheckResponse.NOT_SERVING
-        )
 
 
 def build_server(*, host: str, port: int, threads: int | None = None) -> tuple[grpc.Server, int]:
@@ -61,10 +47,8 @@ def build_server(*, host: str, port: int, threads: int | None = None) -> tuple[g
     service_pb2_grpc.add_GRPCInferenceServiceServicer_to_server(InferenceService(), server)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(PredictionService(), server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(ModelService(), server)
-    health_servicer = PoolHealth()
+    health_servicer = PoolHealth(SERVICES)  # follows the pool's readiness, Watch included
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    for name in ("", *SERVICES):
-        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     server.health = health_servicer  # so stop() can flip health before draining
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
