@@ -1,7 +1,10 @@
 """The overview of every deployment: what serves, how it does now, what changed last.
 
-A fixed handful of queries whatever the number of deployments: rollups of the last hour, the
-latest drift report, open alerts and the latest event are each read once for all of them.
+A fixed handful of queries whatever the number of deployments: rollups of the last hour, refused
+calls, the latest drift report, open alerts and the latest event are each read once for all.
+
+Errors are failed requests that reached a version; refused calls (401, 403, 429: no key, a key
+without the scope, a spent rate limit) are the callers' doing and are counted apart.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ from django.utils import timezone
 
 from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import merge, percentiles
-from monitoring.models import BUCKET_FIELDS, Alert, DriftReport, MetricRollup
-from monitoring.selectors import floor_to
+from monitoring.models import BUCKET_FIELDS, Alert, DriftReport, KeyRollup, MetricRollup
+from monitoring.selectors import count_refusals, floor_to
 from serving.models import Deployment, DeploymentEvent
+from serving.refusals import REFUSED_STATUSES
 
 HEALTH_WINDOW = timedelta(minutes=15)  # p95 and error rate
 SPARK_WINDOW = timedelta(hours=1)  # the sparkline: one point a minute
@@ -33,6 +37,7 @@ class OverviewRow:
     requests: int = 0
     p95: float | None = None
     error_rate_pct: float | None = None
+    refused: dict = field(default_factory=lambda: count_refusals([]))
     drift: DriftReport | None = None
     open_alerts: int = 0
     last_event: DeploymentEvent | None = None
@@ -64,8 +69,9 @@ class OverviewRow:
 
 def overview_rows(*, now: datetime | None = None) -> list[OverviewRow]:
     """Every deployment with its variants, req/s of the last full minute, p95 and error rate of
-    the last 15 minutes and the current one (shadow copies excluded), drift, open alerts, last
-    change, and a sparkline of req/s a minute over the last hour."""
+    the last 15 minutes and the current one (shadow copies excluded), refused calls of the same
+    window by status, drift, open alerts, last change, and a sparkline of req/s a minute over
+    the last hour."""
     now = now or timezone.now()
     last_event = DeploymentEvent.objects.filter(deployment=OuterRef("pk")).order_by(
         "-created_at", "-id"
@@ -85,6 +91,7 @@ def overview_rows(*, now: datetime | None = None) -> list[OverviewRow]:
     for d in deployments:
         rows[d.pk].last_event = events.get(d.last_event_id)
     _fill_traffic(rows, now)
+    _fill_refused(rows, now)
     for report in DriftReport.objects.filter(deployment_id__in=rows).order_by(
         "deployment_id", "-created_at", "-id"
     ):
@@ -142,3 +149,21 @@ def _fill_traffic(rows: dict[int, OverviewRow], now: datetime) -> None:
     )
     for deployment_id, count in ticks:
         rows[deployment_id].rps_now += count / 60.0
+
+
+def _fill_refused(rows: dict[int, OverviewRow], now: datetime) -> None:
+    """Refused calls of the health window, by status; key rollups name the deployment."""
+    minute_end = floor_to(now, 60) + timedelta(seconds=60)
+    by_name = {(r.deployment.model.name, r.deployment.name): r for r in rows.values()}
+    grouped: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for model, name, status, count in KeyRollup.objects.filter(
+        resolution=Resolution.MINUTE,
+        status__in=REFUSED_STATUSES,
+        bucket_start__gte=minute_end - HEALTH_WINDOW,
+        bucket_start__lt=minute_end,
+        model__in={model for model, _ in by_name},
+    ).values_list("model", "deployment", "status", "count"):
+        grouped.setdefault((model, name), []).append((status, count))
+    for key, counts in grouped.items():
+        if key in by_name:
+            by_name[key].refused = count_refusals(counts)

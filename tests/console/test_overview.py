@@ -105,7 +105,7 @@ def test_it_reads_a_fixed_number_of_queries(
     client, bob, overview_traffic, django_assert_max_num_queries
 ):
     client.force_login(bob)
-    with django_assert_max_num_queries(14):
+    with django_assert_max_num_queries(15):  # one more: refused calls
         assert client.get("/").status_code == 200
 
 
@@ -132,3 +132,30 @@ def test_the_deployments_table_refreshes_itself(client, bob, overview_traffic):
     fragment = client.get("/", HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in fragment and "<h2>Models</h2>" not in fragment
     assert 'data-deployment="churn/production"' in fragment
+
+
+def test_refused_calls_are_counted_apart_from_errors(client, bob, overview_traffic):
+    """Four 429s and two 401s in the last minute: the error rate keeps to the 10 failures of 40
+    requests that reached a version, and the Refused cell counts the six by status."""
+    now = time.time()
+    refusals = [
+        _event(
+            200 + i,
+            deployment_id=0,
+            ts=now - 15,
+            status=429 if i < 4 else 401,
+            version=0,
+            version_id=0,
+            variant="",
+            key_prefix="mg_abcd" if i < 4 else "",
+            rows=0,
+            prediction_ids=[],
+        )
+        for i in range(6)
+    ]
+    ingest_events(refusals)
+    client.force_login(bob)
+    prod = _row(client.get("/").content.decode(), "churn/production")
+    assert "25.00%" in prod  # 10 of 40, not 16 of 46
+    refused = re.search(r'data-cell="refused">(.*?)</td>', prod, re.S).group(1)
+    assert refused.startswith("6<br>") and "401: 2" in refused and "429: 4" in refused
