@@ -3,7 +3,7 @@
 Run: `.venv/bin/python bench/batch_jobs.py [--rows 1000000] [--batch-size 4096]`.
 It registers the "wide" benchmark model (784->1024->1024->10), stores an N-row dataset, scores it
 straight through a warmed ModelRuntime (raw) before and after running it as a batch job through
-`serving.batch_jobs.batch_job_execute` (exactly what the gpu worker's task calls: runtime load and
+`jobs.batch_jobs.batch_job_execute` (exactly what the gpu worker's task calls: runtime load and
 warm-up, dataset read, chunked scoring, progress rows, .npz + .csv written, all timed), and prints
 rows/s of both, the ratio against the mean raw speed (target: job >= 0.8 x raw) and whether the
 job's predictions equal raw's bit for bit. Everything lives in a temporary directory with its own
@@ -46,7 +46,7 @@ def show_job_phases() -> None:
     """Print the job's own log line that splits its time (runtime, scoring, results)."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(logging.Formatter("job log: %(message)s"))
-    job_log = logging.getLogger("serving.batch_jobs")
+    job_log = logging.getLogger("jobs.batch_jobs")
     job_log.addHandler(handler)
     job_log.setLevel(logging.INFO)
     job_log.propagate = False
@@ -67,9 +67,9 @@ def run(work: Path, rows: int, batch_size: int) -> None:
     from django.contrib.auth import get_user_model
 
     from bench.runtime_raw import build_model
+    from jobs.batch_jobs import batch_job_create, batch_job_execute, result_root
+    from jobs.validation.suite import load_runtime
     from registry.services import dataset_create, version_register
-    from serving.batch_jobs import batch_job_create, batch_job_execute, result_root
-    from serving.validation.suite import load_runtime
 
     user = get_user_model().objects.create_user("bench")
     model_path = work / "wide.keras"

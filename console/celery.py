@@ -21,8 +21,8 @@ app.conf.update(
     # Heavy TensorFlow work goes to the GPU workers; everything else stays on `default`.
     task_routes={
         "registry.tasks.*": {"queue": "default"},
-        "serving.tasks.run_validation": {"queue": "gpu"},
-        "serving.tasks.run_batch_job": {"queue": "gpu"},
+        "jobs.tasks.run_validation": {"queue": "gpu"},
+        "jobs.tasks.run_batch_job": {"queue": "gpu"},
         "monitoring.tasks.*": {"queue": "default"},
     },
     task_acks_late=True,

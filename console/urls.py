@@ -16,6 +16,7 @@ api_v1 = [
     path("", include("accounts.api_urls")),
     path("", include("registry.api_urls")),
     path("", include("serving.api_urls")),
+    path("", include("jobs.api_urls")),
     path("", include("monitoring.api_urls")),
 ]
 
@@ -27,6 +28,7 @@ urlpatterns = [
     path("accounts/", include("accounts.urls")),
     path("models/", include("registry.urls")),
     path("deployments/", include("serving.urls")),
+    path("deployments/", include("jobs.urls")),
     path("monitoring/", include("monitoring.urls")),
     path("metrics", metrics_endpoint.metrics, name="metrics"),
     path("api/v1/", include(api_v1)),

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hmac
 import ipaddress
 
-from django.apps import apps
 from django.conf import settings
 from django.http import HttpResponse
 from django.utils import timezone
@@ -14,32 +13,23 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from accounts.permissions import request_ip
+from jobs.models import WorkerHeartbeat
 from serving import telemetry
 
 DEFAULT_ALLOW = ("127.0.0.1/32", "::1/128")
 
 
 class HeartbeatCollector(Collector):
-    """Seconds since each worker last reported, when a WorkerHeartbeat model exists."""
+    """Seconds since each worker last reported (jobs.WorkerHeartbeat)."""
 
     def collect(self):
-        model = next((m for m in apps.get_models() if m.__name__ == "WorkerHeartbeat"), None)
-        if model is None:
-            return
-        names = {f.name for f in model._meta.get_fields()}
-        host = next((n for n in ("hostname", "host", "worker", "name") if n in names), None)
-        seen = next(
-            (n for n in ("last_seen", "seen_at", "updated_at", "created_at") if n in names), None
-        )
-        if host is None or seen is None:
-            return
         family = GaugeMetricFamily(
             "modelgate_worker_heartbeat_age_seconds",
             "Seconds since a worker's last heartbeat.",
             labels=["worker"],
         )
         now = timezone.now()
-        for worker, moment in model.objects.values_list(host, seen):
+        for worker, moment in WorkerHeartbeat.objects.values_list("hostname", "last_seen"):
             family.add_metric([str(worker)], (now - moment).total_seconds())
         yield family
 

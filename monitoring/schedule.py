@@ -41,7 +41,7 @@ BEAT_SCHEDULE = {
     },
     # Validation runs and batch jobs whose gpu worker died are marked `error`, never left running.
     "sweep-lost-work": {
-        "task": "serving.tasks.sweep_lost_work",
+        "task": "jobs.tasks.sweep_lost_work",
         "schedule": SWEEP_SECONDS,
         "options": {"expires": SWEEP_SECONDS},
     },

@@ -36,8 +36,9 @@ class DatasetFormat(models.TextChoices):
 VERSION_TRANSITIONS: dict[str, frozenset[str]] = {
     VersionState.REGISTERED: frozenset({VersionState.VALIDATING}),
     VersionState.VALIDATING: frozenset({VersionState.VALIDATED, VersionState.REJECTED}),
-    VersionState.VALIDATED: frozenset(),
-    # Validated again once its validation policy changed (serving/validation/runs.py).
+    # A validated version whose next run fails is rejected: its state is its latest verdict.
+    VersionState.VALIDATED: frozenset({VersionState.REJECTED}),
+    # Validated again once its validation policy changed (jobs/validation/runs.py).
     VersionState.REJECTED: frozenset({VersionState.VALIDATING}),
     VersionState.ARCHIVED: frozenset(),
 }

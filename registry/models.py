@@ -109,7 +109,7 @@ class Dataset(models.Model):
 class ModelVersion(models.Model):
     """One immutable version of a model; only its state moves after creation."""
 
-    MUTABLE_FIELDS = frozenset({"state"})
+    MUTABLE_FIELDS = frozenset({"state", "state_reason"})
 
     model = models.ForeignKey(RegisteredModel, on_delete=models.CASCADE, related_name="versions")
     number = models.PositiveIntegerField()
@@ -135,6 +135,9 @@ class ModelVersion(models.Model):
     state = models.CharField(
         max_length=20, choices=VersionState.choices, default=VersionState.REGISTERED
     )
+    # Why the version reached its state, in words a refusal can quote: the deploy gate reads
+    # only state and reason, never the validation runs behind them (those live in jobs).
+    state_reason = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -173,88 +176,3 @@ class ModelVersion(models.Model):
                 f"(tried to change: {', '.join(changed)})",
                 code="immutable",
             )
-
-
-class ValidationStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    PASSED = "passed", "Passed"
-    FAILED = "failed", "Failed"
-    ERROR = "error", "Error"
-
-
-ACTIVE_VALIDATION_STATES = (ValidationStatus.QUEUED, ValidationStatus.RUNNING)
-
-
-class ValidationPolicy(models.Model):
-    """A model's validation thresholds (missing keys take the suite's defaults)."""
-
-    model = models.OneToOneField(
-        RegisteredModel, on_delete=models.CASCADE, related_name="validation_policy"
-    )
-    thresholds = models.JSONField(default=dict, blank=True)
-    updated_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    updated_at = models.DateTimeField(auto_now=True)
-
-    def __str__(self) -> str:
-        return f"validation policy of {self.model.name}"
-
-
-class WorkerTask(models.Model):
-    """What a gpu-queue task records about its run: who ran it, when, how often, how it ended.
-    The heartbeat sweeper gives up on rows whose worker stopped beating."""
-
-    active_states: tuple[str, ...] = ()
-
-    error = models.TextField(blank=True)
-    worker_host = models.CharField(max_length=255, blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        abstract = True
-        ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["status", "heartbeat_at"])]
-
-    @property
-    def finished(self) -> bool:
-        return self.status not in self.active_states
-
-
-class ValidationRun(WorkerTask):
-    """One run of the validation suite on a version: status, progress, per-check results, log."""
-
-    version = models.ForeignKey(
-        ModelVersion, on_delete=models.CASCADE, related_name="validation_runs"
-    )
-    environment = models.ForeignKey(
-        EnvironmentSpec, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-    status = models.CharField(
-        max_length=10, choices=ValidationStatus.choices, default=ValidationStatus.QUEUED
-    )
-    progress = models.FloatField(default=0.0, help_text="0..1")
-    current_check = models.CharField(max_length=40, blank=True)
-    policy = models.JSONField(default=dict, help_text="The thresholds this run applied.")
-    checks = models.JSONField(default=list, help_text="[{check, passed, metrics, message}]")
-    log = models.TextField(blank=True)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    active_states = ACTIVE_VALIDATION_STATES
-
-    def __str__(self) -> str:
-        return f"validation #{self.pk} of {self.version}"
-
-    @property
-    def seconds(self) -> float | None:
-        if self.started_at is None:
-            return None
-        end = self.finished_at or self.heartbeat_at or self.started_at
-        return (end - self.started_at).total_seconds()

@@ -247,7 +247,8 @@ def version_set_state(
         if before == state or not legal:
             raise Conflict(f"{locked} cannot move from {before} to {state}", code="illegal_state")
         locked.state = state
-        locked.save(update_fields=["state"])
+        locked.state_reason = reason[:300]
+        locked.save(update_fields=["state", "state_reason"])
         audit_record(
             actor=actor,
             action="model_version.state",
@@ -257,7 +258,7 @@ def version_set_state(
             before={"state": before},
             after={"state": state, "reason": reason},
         )
-    version.state = state
+    version.state, version.state_reason = state, locked.state_reason
     return locked
 
 

@@ -43,33 +43,3 @@ urlpatterns = [
         name="deployment-traffic",
     ),
 ]
-
-# Validation runs, policies, batch jobs and workers (serving/validation_api.py).
-from serving import validation_api  # noqa: E402
-
-urlpatterns += [
-    path(
-        "models/<str:model>/versions/<int:number>/validations",
-        validation_api.VersionValidationsApi.as_view(),
-        name="version-validations",
-    ),
-    path("validations/<int:run_id>", validation_api.ValidationRunApi.as_view(), name="validation"),
-    path(
-        "models/<str:model>/validation-policy",
-        validation_api.ValidationPolicyApi.as_view(),
-        name="validation-policy",
-    ),
-    path("batch-jobs", validation_api.BatchJobListApi.as_view(), name="batch-job-list"),
-    path("batch-jobs/<int:job_id>", validation_api.BatchJobApi.as_view(), name="batch-job"),
-    path(
-        "batch-jobs/<int:job_id>/cancel",
-        validation_api.BatchJobCancelApi.as_view(),
-        name="batch-job-cancel",
-    ),
-    path(
-        "batch-jobs/<int:job_id>/predictions.<str:fmt>",
-        validation_api.BatchJobPredictionsApi.as_view(),
-        name="batch-job-predictions",
-    ),
-    path("workers", validation_api.WorkerListApi.as_view(), name="worker-list"),
-]

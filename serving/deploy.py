@@ -13,7 +13,7 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from registry.constants import VersionState
-from registry.models import ModelVersion, RegisteredModel, ValidationStatus
+from registry.models import ModelVersion, RegisteredModel
 from serving import history
 from serving.constants import EventKind, VariantRole
 from serving.epoch import epoch_bump_on_commit
@@ -118,28 +118,28 @@ def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **
 
 
 def check_promotable(version: ModelVersion, *, override: bool) -> None:
-    """Refuse versions without a passed validation run, unless an admin overrides (audited)."""
+    """Refuse versions whose state is not validated, unless an admin overrides (audited).
+
+    Reads only the version's state and its reason: the validation suite (jobs) moves the state
+    when a run reaches a verdict, so the gate needs nothing from the layer above it."""
     if override:
         return
     label = f"{version.model.name} v{version.number}"
+    if version.state == VersionState.VALIDATED:
+        return
+    if version.state == VersionState.REJECTED:
+        raise Conflict(
+            f"{label} is rejected: {version.state_reason or 'its validation failed'}; "
+            "it cannot be deployed without an admin override",
+            code="not_validated",
+        )
     if version.state in UNDEPLOYABLE_STATES:
         raise Conflict(f"{label} is {version.state} and cannot be deployed", code="not_validated")
-    from serving.validation.runs import validation_latest_verdict
-
-    verdict = validation_latest_verdict(version)
-    if verdict is None:
-        raise Conflict(
-            f"{label} has no passed validation run; run the validation suite first "
-            "(or an admin may override with a written reason)",
-            code="not_validated",
-        )
-    if verdict.status != ValidationStatus.PASSED or version.state != VersionState.VALIDATED:
-        failed = ", ".join(c["check"] for c in verdict.checks if not c.get("passed")) or "-"
-        raise Conflict(
-            f"{label}'s latest validation run #{verdict.pk} {verdict.status} "
-            f"(failed checks: {failed}); it cannot be deployed without an admin override",
-            code="not_validated",
-        )
+    raise Conflict(
+        f"{label} has no passed validation run; run the validation suite first "
+        "(or an admin may override with a written reason)",
+        code="not_validated",
+    )
 
 
 @transaction.atomic

@@ -6,7 +6,6 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from registry.models import WorkerTask
 from serving.constants import EventKind, VariantRole
 
 
@@ -124,77 +123,3 @@ class DeploymentEvent(models.Model):
     @property
     def versions_after(self) -> list[int]:
         return [v["version"] for v in self.after]
-
-
-class BatchJobStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-    CANCELLED = "cancelled", "Cancelled"
-    ERROR = "error", "Error"
-
-
-ACTIVE_JOB_STATES = (BatchJobStatus.QUEUED, BatchJobStatus.RUNNING)
-
-
-class BatchJob(WorkerTask):
-    """Offline scoring of a dataset by a version on a gpu worker; predictions kept as files."""
-
-    version = models.ForeignKey(
-        "registry.ModelVersion", on_delete=models.PROTECT, related_name="batch_jobs"
-    )
-    dataset = models.ForeignKey(
-        "registry.Dataset", on_delete=models.PROTECT, related_name="batch_jobs"
-    )
-    status = models.CharField(
-        max_length=10, choices=BatchJobStatus.choices, default=BatchJobStatus.QUEUED
-    )
-    batch_size = models.PositiveIntegerField(
-        default=4096, validators=[MinValueValidator(1), MaxValueValidator(65536)]
-    )
-    rows_total = models.PositiveBigIntegerField(default=0)
-    rows_done = models.PositiveBigIntegerField(default=0)
-    rows_per_second = models.FloatField(default=0.0)
-    cancel_requested = models.BooleanField(default=False)
-    result_dir = models.CharField(max_length=500, blank=True, help_text="Under the artifact root.")
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
-    )
-
-    active_states = ACTIVE_JOB_STATES
-
-    def __str__(self) -> str:
-        return f"batch job #{self.pk} ({self.version} on dataset #{self.dataset_id})"
-
-    @property
-    def eta_seconds(self) -> float | None:
-        if self.status != BatchJobStatus.RUNNING or self.rows_per_second <= 0:
-            return None
-        return max(self.rows_total - self.rows_done, 0) / self.rows_per_second
-
-    @property
-    def percent(self) -> float:
-        return 100.0 * self.rows_done / self.rows_total if self.rows_total else 0.0
-
-
-class WorkerHeartbeat(models.Model):
-    """The latest report of one Celery worker: where it runs, on what, and what it is doing."""
-
-    hostname = models.CharField(max_length=255, unique=True)
-    pid = models.PositiveIntegerField(default=0)
-    queues = models.JSONField(default=list)
-    device = models.CharField(max_length=40, blank=True)
-    gpu = models.JSONField(null=True, blank=True, help_text="NVML facts; null on CPU workers.")
-    cpu_percent = models.FloatField(null=True, blank=True)
-    memory = models.JSONField(default=dict, blank=True)
-    runtime = models.JSONField(default=dict, blank=True)
-    current_task = models.CharField(max_length=255, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    last_seen = models.DateTimeField(db_index=True)
-
-    class Meta:
-        ordering = ["hostname"]
-
-    def __str__(self) -> str:
-        return self.hostname

@@ -24,30 +24,3 @@ urlpatterns = [
         name="deployment-traffic",
     ),
 ]
-
-# Validation, batch jobs and workers (serving/validation_views.py).
-from serving import validation_views  # noqa: E402
-
-# Two-segment paths end without a slash: `<model>/<deployment>/` above would capture them.
-urlpatterns += [
-    path(
-        "validate/<str:model>/v<int:number>",
-        validation_views.validation_start,
-        name="validation-start",
-    ),
-    path(
-        "validations/<int:run_id>/panel", validation_views.validation_panel, name="validation-panel"
-    ),
-    path("policy/<str:model>", validation_views.validation_policy_edit, name="validation-policy"),
-    path("batch-jobs/", validation_views.batch_job_list, name="batch-job-list"),
-    path("batch-jobs/<int:job_id>", validation_views.batch_job_detail, name="batch-job-detail"),
-    path(
-        "batch-jobs/<int:job_id>/cancel", validation_views.batch_job_cancel, name="batch-job-cancel"
-    ),
-    path(
-        "batch-jobs/<int:job_id>/predictions.<str:fmt>",
-        validation_views.batch_job_download,
-        name="batch-job-download",
-    ),
-    path("workers/", validation_views.worker_list, name="worker-list"),
-]

@@ -146,8 +146,9 @@ def test_charts_keep_axes_legends_and_toolbars_over_refreshes(
 
 
 def _finish_validation(run_id: int, version_id: int) -> None:
+    from jobs.models import ValidationRun, ValidationStatus
     from registry.constants import VersionState
-    from registry.models import ModelVersion, ValidationRun, ValidationStatus
+    from registry.models import ModelVersion
     from registry.services import version_set_state
 
     ValidationRun.objects.filter(pk=run_id).update(status=ValidationStatus.PASSED, progress=1.0)
@@ -242,7 +243,7 @@ def test_axe_finds_no_serious_or_critical_violation(live_server, console_world, 
 
 
 def _finish_job(job_id: int) -> None:
-    from serving.models import BatchJob, BatchJobStatus
+    from jobs.models import BatchJob, BatchJobStatus
 
     BatchJob.objects.filter(pk=job_id).update(
         status=BatchJobStatus.SUCCEEDED, rows_done=4, rows_total=4
@@ -257,8 +258,8 @@ def test_a_finished_batch_job_loses_its_cancel_button(
     from django.contrib.auth import get_user_model
     from playwright.sync_api import expect
 
+    from jobs.models import BatchJob
     from registry.services import dataset_create
-    from serving.models import BatchJob
 
     alice = get_user_model().objects.get(username="alice")
     path = tmp_path / "rows.npz"

@@ -13,7 +13,7 @@ def _finish_run(run_id: int) -> None:
     where the ORM would open a connection nobody closes)."""
     from django.db import connection
 
-    from registry.models import ValidationRun
+    from jobs.models import ValidationRun
 
     try:
         ValidationRun.objects.filter(pk=run_id).update(
@@ -30,8 +30,8 @@ def test_the_validation_panel_refreshes_live(
     from playwright.sync_api import expect
 
     from accounts.services import user_create
+    from jobs.validation.runs import validation_start
     from registry.services import version_register
-    from serving.validation.runs import validation_start
 
     alice = user_create(username="alice", password="correct horse battery", role="deployer")
     version = version_register(

@@ -31,8 +31,8 @@ def churn_deployed(alice, keras_model_file):
 
 @pytest.fixture
 def validating(alice, keras_model_file):
+    from jobs.validation.runs import validation_start
     from registry.services import version_register
-    from serving.validation.runs import validation_start
 
     version = version_register(
         model_name="whole", upload=keras_model_file, filename="small.keras", actor=alice
@@ -50,8 +50,8 @@ def test_a_running_panel_swaps_only_itself(client, alice, validating):
 def test_a_finished_panel_swaps_the_header_the_validate_button_and_the_gate(
     client, alice, validating
 ):
+    from jobs.models import ValidationRun, ValidationStatus
     from registry.constants import VersionState
-    from registry.models import ValidationRun, ValidationStatus
     from registry.services import version_set_state
 
     version, run = validating
@@ -75,8 +75,8 @@ def test_a_finished_panel_swaps_the_header_the_validate_button_and_the_gate(
 def test_a_batch_job_fragment_loses_cancel_once_finished(client, alice, validating, tmp_path):
     import numpy as np
 
+    from jobs.models import BatchJob, BatchJobStatus
     from registry.services import dataset_create
-    from serving.models import BatchJob, BatchJobStatus
 
     version, _ = validating
     path = tmp_path / "rows.npz"

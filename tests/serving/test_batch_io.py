@@ -8,7 +8,7 @@ import threading
 import numpy as np
 import pytest
 
-from serving.batch_io import PredictionWriter, prefetched
+from jobs.batch_io import PredictionWriter, prefetched
 
 
 def test_it_yields_every_item_in_order_from_another_thread():

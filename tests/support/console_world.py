@@ -46,11 +46,11 @@ def _events(*, deployment_id: int, version, key_prefix: str, now: float, minutes
 def build_console_world(model_file, model_file_v2=None) -> dict:
     """Create the world in the current database; returns its key, queued run and versions."""
     from accounts.services import api_key_create, user_create
+    from jobs.validation.runs import validation_start
     from monitoring.ingest import ingest_events
     from monitoring.models import Alert
     from registry.services import version_register
     from serving.deploy import deployment_deploy
-    from serving.validation.runs import validation_start
     from tests.support.validated import mark_validated
 
     alice = user_create(username="alice", password=PASSWORD, role="deployer")

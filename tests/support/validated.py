@@ -11,11 +11,11 @@ from django.utils import timezone
 
 def mark_validated(version, *, actor=None):
     """Record a passed validation run for `version` and move it to `validated`."""
+    from jobs.models import ValidationRun, ValidationStatus
+    from jobs.validation.policy import policy_effective
+    from jobs.validation.suite import CHECK_NAMES
     from registry.constants import VersionState
-    from registry.models import ValidationRun, ValidationStatus
     from registry.services import version_set_state
-    from serving.validation.policy import policy_effective
-    from serving.validation.suite import CHECK_NAMES
 
     now = timezone.now()
     run = ValidationRun.objects.create(

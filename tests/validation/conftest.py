@@ -25,7 +25,7 @@ FAST_POLICY = {
 
 @pytest.fixture
 def fast_policy():
-    from serving.validation.policy import policy_defaults
+    from jobs.validation.policy import policy_defaults
 
     return {**policy_defaults(), **FAST_POLICY}
 

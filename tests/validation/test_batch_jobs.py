@@ -7,8 +7,8 @@ import io
 import numpy as np
 import pytest
 
-from serving.batch_jobs import batch_job_create, batch_job_execute
-from serving.models import BatchJob
+from jobs.batch_jobs import batch_job_create, batch_job_execute
+from jobs.models import BatchJob
 from tests.serving.conftest import auth
 
 pytestmark = pytest.mark.django_db
@@ -29,7 +29,7 @@ def test_it_scores_a_dataset_and_serves_npz_and_csv(
 ):
     x, dataset = rows
     queued = []
-    monkeypatch.setattr("serving.batch_jobs._enqueue", queued.append)
+    monkeypatch.setattr("jobs.batch_jobs._enqueue", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/batch-jobs",
@@ -57,9 +57,9 @@ def test_it_scores_a_dataset_and_serves_npz_and_csv(
 def test_it_warms_only_its_shapes_and_matches_a_fully_warmed_runtime(
     alice, churn, tmp_path, monkeypatch, settings
 ):
+    from jobs import batch_jobs
+    from jobs.validation import suite
     from registry.services import dataset_create
-    from serving import batch_jobs
-    from serving.validation import suite
 
     x = np.random.default_rng(2).normal(size=(1000, 4)).astype("float32")
     warmed = []
@@ -95,7 +95,7 @@ def test_it_warms_only_its_shapes_and_matches_a_fully_warmed_runtime(
 
 
 def test_job_buckets_are_the_full_batch_and_the_remainders_bucket():
-    from serving.batch_jobs import job_buckets
+    from jobs.batch_jobs import job_buckets
 
     assert job_buckets(8192, 4096) == [4096]
     assert job_buckets(1_000_000, 4096) == [1024, 4096]
@@ -133,7 +133,7 @@ def test_it_cancels_a_queued_job_and_refuses_bad_input(
 
 
 def test_a_running_job_stops_at_its_next_batch_when_cancelled(churn, rows, monkeypatch):
-    from serving import batch_jobs
+    from jobs import batch_jobs
 
     _, dataset = rows
     job = batch_job_create(
@@ -150,7 +150,7 @@ def test_the_workers_page_marks_stale_workers(client, alice):
 
     from django.utils import timezone
 
-    from serving.workers import worker_heartbeat_record
+    from jobs.workers import worker_heartbeat_record
 
     worker_heartbeat_record(hostname="fresh@gpu1", queues=["gpu"])
     old = worker_heartbeat_record(hostname="gone@gpu2", queues=["gpu"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from serving.validation import (
+from jobs.validation import (
     accuracy,
     edge_cases,
     input_validation,
@@ -14,7 +14,7 @@ from serving.validation import (
     performance,
     signature,
 )
-from serving.validation.suite import build_context
+from jobs.validation.suite import build_context
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +47,7 @@ def test_accuracy_compares_with_production_and_fails_when_worse(ctx, churn):
     assert alone.passed and alone.metrics["candidate"]["accuracy"] == 1.0
     assert {"precision", "recall", "f1", "auc"} <= set(alone.metrics["candidate"])
     # Production (v2) is perfect on labels made from its own outputs; v1 is worse than that.
-    from serving.validation.suite import load_runtime
+    from jobs.validation.suite import load_runtime
 
     prod = load_runtime(v2, 64)
     ctx.holdout = (feeds, (accuracy.score(prod, feeds, 64).reshape(-1) >= 0.5).astype("int64"))

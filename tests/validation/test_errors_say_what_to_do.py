@@ -8,10 +8,10 @@ from types import SimpleNamespace
 import pytest
 
 from core.errors import Conflict
+from jobs.validation import signature
+from jobs.validation.policy import policy_defaults, policy_update
+from jobs.validation.runs import validation_execute, validation_start
 from registry.models import ModelVersion
-from serving.validation import signature
-from serving.validation.policy import policy_defaults, policy_update
-from serving.validation.runs import validation_execute, validation_start
 from tests.validation.conftest import FAST_POLICY
 
 NAMED = {

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from serving.validation.policy import policy_effective
+from jobs.validation.policy import policy_effective
 
 pytestmark = pytest.mark.django_db
 

@@ -37,13 +37,27 @@ def test_the_api_refuses_an_unvalidated_version_with_409_and_the_reason(
     assert not DeploymentEvent.objects.exists()
 
 
-def test_a_failed_latest_run_is_refused_with_the_failed_checks(client, churn, deploy_key):
+def test_a_failed_latest_run_is_refused_with_the_failed_checks(
+    client, churn, deploy_key, alice, monkeypatch
+):
+    """A validated version validated again whose run fails is rejected, and the gate (which
+    reads only the version's state) quotes that run's failed checks."""
+    from jobs.validation import runs
+    from jobs.validation.context import CheckResult
+
     v1, _ = churn
-    run = v1.validation_runs.get()
-    run.pk = None
-    run.status = "failed"
-    run.checks = [{"check": "load", "passed": False, "metrics": {}, "message": "p99"}]
-    run.save()
+    assert v1.state == "validated"
+
+    def load_fails(ctx, on_result):
+        result = CheckResult(check="load", passed=False, message="p99 over the policy")
+        on_result(result, 1, 1)
+        return [result]
+
+    monkeypatch.setattr(runs, "run_checks", load_fails)
+    run = runs.validation_start(version=v1, actor=alice, enqueue=False)
+    assert runs.validation_execute(run_id=run.pk).status == "failed"
+    v1.refresh_from_db()
+    assert v1.state == "rejected"
     response = client.post(
         DEPLOY, {"version": 1}, content_type="application/json", **auth(deploy_key)
     )

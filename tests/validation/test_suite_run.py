@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from registry.models import ValidationRun
-from serving.validation.policy import policy_update
-from serving.validation.runs import validation_execute, validation_start
-from serving.validation.suite import CHECK_NAMES
+from jobs.models import ValidationRun
+from jobs.validation.policy import policy_update
+from jobs.validation.runs import validation_execute, validation_start
+from jobs.validation.suite import CHECK_NAMES
 from tests.validation.conftest import FAST_POLICY
 
 pytestmark = pytest.mark.django_db

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.models import AuditEntry
+from jobs.validation.runs import validation_execute
 from registry.models import ModelVersion
-from serving.validation.runs import validation_execute
 from tests.serving.conftest import auth
 from tests.validation.conftest import FAST_POLICY
 
@@ -27,7 +27,7 @@ def test_it_starts_a_run_with_202_and_reports_its_checks(
     client, fresh, deploy_key, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("serving.validation.runs._enqueue", queued.append)
+    monkeypatch.setattr("jobs.validation.runs._enqueue", queued.append)
     client.patch(POLICY, FAST_POLICY, content_type="application/json", **auth(deploy_key))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(START, **auth(deploy_key))
@@ -95,10 +95,10 @@ def test_the_console_starts_a_run_and_polls_its_panel_until_finished(client, fre
     from django.urls import reverse
 
     client.force_login(alice)
-    response = client.post(reverse("serving:validation-start", args=["churn", 1]), follow=True)
+    response = client.post(reverse("jobs:validation-start", args=["churn", 1]), follow=True)
     page = response.content.decode()
     run = fresh.validation_runs.get()
-    panel_url = reverse("serving:validation-panel", args=[run.pk])
+    panel_url = reverse("jobs:validation-panel", args=[run.pk])
     assert f'hx-get="{panel_url}" hx-trigger="every 2s"' in page
     validation_execute(run_id=run.pk)
     panel = client.get(panel_url, HTTP_HX_REQUEST="true").content.decode()

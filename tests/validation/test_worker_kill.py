@@ -14,12 +14,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.models import ValidationRun
-from serving.models import WorkerHeartbeat
-from serving.validation.policy import policy_update
-from serving.validation.runs import validation_start
-from serving.validation.suite import CHECK_NAMES
-from serving.workers import work_sweep
+from jobs.models import ValidationRun, WorkerHeartbeat
+from jobs.validation.policy import policy_update
+from jobs.validation.runs import validation_start
+from jobs.validation.suite import CHECK_NAMES
+from jobs.workers import work_sweep
 from tests.support.servers import ROOT, server_env
 from tests.validation.conftest import FAST_POLICY
 
@@ -110,9 +109,9 @@ def test_it_runs_a_suite_on_a_real_worker(worker, version, alice):
 def test_it_scores_a_batch_job_on_a_real_worker(worker, version, alice, tmp_path):
     import numpy as np
 
+    from jobs.batch_jobs import batch_job_create, batch_job_result_path
+    from jobs.models import BatchJob
     from registry.services import dataset_create
-    from serving.batch_jobs import batch_job_create, batch_job_result_path
-    from serving.models import BatchJob
 
     x = np.random.default_rng(2).normal(size=(500, 4)).astype("float32")
     np.savez(tmp_path / "rows.npz", features=x)
@@ -187,7 +186,7 @@ def _forget_unacked_task(run_id: int) -> None:
     for tag, raw in client.hgetall("unacked").items():
         message = json.loads(raw)[0]
         args = json.loads(base64.b64decode(message["body"]))[0]
-        if message["headers"]["task"] == "serving.tasks.run_validation" and args == [run_id]:
+        if message["headers"]["task"] == "jobs.tasks.run_validation" and args == [run_id]:
             mine.append(tag)
     assert len(mine) == 1  # kept by the broker for redelivery, not lost with the worker
     client.hdel("unacked", *mine)

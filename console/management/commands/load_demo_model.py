@@ -12,11 +12,11 @@ import numpy as np
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
+from jobs.validation.parity import DIGEST_RE, IMAGE_DIGEST_ENV, worker_environment
+from jobs.validation.runs import validation_execute, validation_start
 from registry.models import EnvironmentSpec, RegisteredModel
 from registry.services import dataset_create, environment_create, version_register
 from serving.deploy import deployment_deploy
-from serving.validation.parity import DIGEST_RE, IMAGE_DIGEST_ENV, worker_environment
-from serving.validation.runs import validation_execute, validation_start
 
 DEMO_NAME = "demo-churn"
 

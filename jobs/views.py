@@ -14,12 +14,12 @@ from django.views.decorators.http import require_POST
 
 from accounts.permissions import actor_can, request_ip, role_required
 from core.errors import NotFound, ServiceError
+from jobs import batch_jobs, workers
+from jobs.forms import BatchJobForm, policy_form
+from jobs.templatetags.jobs_tags import version_actions_context
+from jobs.validation import policy as validation_policy
+from jobs.validation import runs
 from registry import selectors as registry_selectors
-from serving import batch_jobs, workers
-from serving.templatetags.serving_tags import version_actions_context
-from serving.validation import policy as validation_policy
-from serving.validation import runs
-from serving.validation_forms import BatchJobForm, policy_form
 
 
 def _found(fn, *args):
@@ -45,13 +45,13 @@ def validation_start(request, model: str, number: int):
 def validation_panel(request, run_id: int):
     run = _found(runs.validation_get, run_id)
     if not run.finished:
-        return render(request, "serving/_validation_panel.html", {"run": run})
+        return render(request, "jobs/_validation_panel.html", {"run": run})
     # The verdict changes the header state, the validate button and the deploy gate: swap them
     # in the same response so the page never shows a verdict above a stale gate.
     version = registry_selectors.version_get(run.version.model.name, run.version.number)
     context = version_actions_context(request, version, get_token(request))
     context.update({"run": run, "version": version})
-    return render(request, "serving/_validation_done.html", context)
+    return render(request, "jobs/_validation_done.html", context)
 
 
 @role_required("read")
@@ -67,18 +67,18 @@ def validation_policy_edit(request, model: str):
             changes = {k: v for k, v in form.cleaned_data.items() if v != current[k]}
             if not changes:
                 messages.info(request, "Nothing changed.")
-                return redirect("serving:validation-policy", model)
+                return redirect("jobs:validation-policy", model)
             try:
                 validation_policy.policy_update(
                     model=obj, changes=changes, actor=request.user, ip=request_ip(request)
                 )
                 messages.success(request, f"Policy saved ({', '.join(sorted(changes))}).")
-                return redirect("serving:validation-policy", model)
+                return redirect("jobs:validation-policy", model)
             except ServiceError as exc:
                 form.add_error(None, exc.message)
     return render(
         request,
-        "serving/validation_policy.html",
+        "jobs/validation_policy.html",
         {"model": obj, "form": form, "can_edit": can_edit},
     )
 
@@ -100,12 +100,12 @@ def batch_job_list(request):
                     ip=request_ip(request),
                 )
                 messages.success(request, f"Batch job #{job.pk} queued.")
-                return redirect("serving:batch-job-detail", job.pk)
+                return redirect("jobs:batch-job-detail", job.pk)
             except ServiceError as exc:
                 form.add_error(None, exc.message)
     return render(
         request,
-        "serving/batch_job_list.html",
+        "jobs/batch_job_list.html",
         {
             "jobs": batch_jobs.batch_job_list()[:100],
             "form": form,
@@ -117,9 +117,7 @@ def batch_job_list(request):
 @role_required("read")
 def batch_job_detail(request, job_id: int):
     job = _found(batch_jobs.batch_job_get, job_id)
-    template = (
-        "serving/_batch_job_progress.html" if request.htmx else "serving/batch_job_detail.html"
-    )
+    template = "jobs/_batch_job_progress.html" if request.htmx else "jobs/batch_job_detail.html"
     context = {"job": job, "can_cancel": actor_can(request.user, None, "deploy")}
     return render(request, template, context)
 
@@ -133,7 +131,7 @@ def batch_job_cancel(request, job_id: int):
         messages.success(request, f"Cancel requested for batch job #{job.pk}.")
     except ServiceError as exc:
         messages.error(request, exc.message)
-    return redirect("serving:batch-job-detail", job.pk)
+    return redirect("jobs:batch-job-detail", job.pk)
 
 
 @role_required("read")
@@ -149,6 +147,6 @@ def batch_job_download(request, job_id: int, fmt: str):
 def worker_list(request):
     return render(
         request,
-        "serving/worker_list.html",
+        "jobs/worker_list.html",
         {"workers": workers.worker_list(), "stale_seconds": workers.stale_after().total_seconds()},
     )

@@ -6,7 +6,7 @@ from __future__ import annotations
 from celery import shared_task
 from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
-from serving import workers
+from jobs import workers
 
 # A lost worker's message comes back (acks_late + reject_on_worker_lost); the services are
 # idempotent, so a redelivered run restarts cleanly instead of running twice.
@@ -18,28 +18,26 @@ GPU_TASK = {
 }
 
 
-@shared_task(name="serving.tasks.run_validation", soft_time_limit=3300, time_limit=3600, **GPU_TASK)
+@shared_task(name="jobs.tasks.run_validation", soft_time_limit=3300, time_limit=3600, **GPU_TASK)
 def run_validation(self, run_id: int) -> str | None:
     """Run a validation suite."""
-    from serving.validation.runs import validation_execute
+    from jobs.validation.runs import validation_execute
 
     run = validation_execute(run_id=run_id, worker_host=self.request.hostname)
     return run.status if run else None
 
 
-@shared_task(
-    name="serving.tasks.run_batch_job", soft_time_limit=21000, time_limit=21600, **GPU_TASK
-)
+@shared_task(name="jobs.tasks.run_batch_job", soft_time_limit=21000, time_limit=21600, **GPU_TASK)
 def run_batch_job(self, job_id: int) -> str | None:
     """Score a batch job."""
-    from serving.batch_jobs import batch_job_execute
+    from jobs.batch_jobs import batch_job_execute
 
     job = batch_job_execute(job_id=job_id, worker_host=self.request.hostname)
     return job.status if job else None
 
 
 @shared_task(
-    name="serving.tasks.sweep_lost_work",
+    name="jobs.tasks.sweep_lost_work",
     acks_late=True,
     soft_time_limit=50,
     time_limit=60,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from jobs.validation.context import CheckResult, SuiteContext
+from jobs.validation.metrics import classification_metrics, regression_metrics, regressions
 from registry.constants import Task
-from serving.validation.context import CheckResult, SuiteContext
-from serving.validation.metrics import classification_metrics, regression_metrics, regressions
 
 NAME = "accuracy"
 

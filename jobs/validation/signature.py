@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from serving.validation.context import CheckResult, SuiteContext
+from jobs.validation.context import CheckResult, SuiteContext
 
 NAME = "signature_compatibility"
 

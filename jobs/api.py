@@ -10,10 +10,10 @@ from rest_framework.views import APIView
 
 from accounts.permissions import CanRead, actor_can, request_ip, request_principal
 from core.errors import InvalidInput, PermissionDenied
+from jobs import batch_jobs, workers
+from jobs.validation import policy as validation_policy
+from jobs.validation import runs
 from registry import selectors as registry_selectors
-from serving import batch_jobs, workers
-from serving.validation import policy as validation_policy
-from serving.validation import runs
 
 
 def _require_deploy(request, model_name: str, what: str):

@@ -5,9 +5,9 @@ from __future__ import annotations
 from django import forms
 
 from core.errors import InvalidInput
+from jobs.validation.policy import SETTINGS, clean_value
 from registry.models import ModelVersion
 from registry.selectors import dataset_list
-from serving.validation.policy import SETTINGS, clean_value
 
 
 class BatchJobForm(forms.Form):

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from jobs.validation.context import CheckResult, SuiteContext, sample_feeds
 from serving.protocols import jsonio
-from serving.validation.context import CheckResult, SuiteContext, sample_feeds
 
 NAME = "input_validation"
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 import time
 
-from serving.validation.context import CheckResult, SuiteContext, sample_feeds
-from serving.validation.metrics import percentiles_ms
+from jobs.validation.context import CheckResult, SuiteContext, sample_feeds
+from jobs.validation.metrics import percentiles_ms
 
 NAME = "load"
 

@@ -9,7 +9,8 @@ from django.db import transaction
 
 from core.audit import audit_record
 from core.errors import InvalidInput
-from registry.models import RegisteredModel, ValidationPolicy
+from jobs.models import ValidationPolicy
+from registry.models import RegisteredModel
 
 PARITY_FIELDS = ("python", "tensorflow", "cuda", "cudnn", "gpu_count", "image_digest")
 NONFINITE_CHOICES = ("no_crash", "finite")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 
-from serving.validation.context import CheckResult, SuiteContext
+from jobs.validation.context import CheckResult, SuiteContext
 
 NAME = "environment_parity"
 IMAGE_DIGEST_ENV = "MODELGATE_IMAGE_DIGEST"

@@ -2,7 +2,7 @@
 XLA runtime; progress is written about once a second, predictions are kept as .npz and .csv.
 
 Only the shapes the job runs are compiled; the dataset is read ahead and the CSV written behind
-the model on background threads (`serving.batch_io`), so a job costs little more than its
+the model on background threads (`jobs.batch_io`), so a job costs little more than its
 model calls."""
 
 from __future__ import annotations
@@ -23,11 +23,11 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
+from jobs.batch_io import PredictionWriter, prefetched
+from jobs.models import BatchJob, BatchJobStatus
 from registry.datasets import dataset_check_signature
 from registry.models import Dataset, ModelVersion
 from registry.selectors import dataset_input_batches
-from serving.batch_io import PredictionWriter, prefetched
-from serving.models import BatchJob, BatchJobStatus
 from serving.runtime import default_buckets
 
 logger = logging.getLogger(__name__)
@@ -45,7 +45,7 @@ def result_root() -> Path:
 
 
 def _enqueue(job_id: int) -> None:
-    from serving.tasks import run_batch_job
+    from jobs.tasks import run_batch_job
 
     run_batch_job.delay(job_id)
 
@@ -185,7 +185,7 @@ def batch_job_execute(*, job_id: int, worker_host: str | None = None) -> BatchJo
 
 
 def _score(job: BatchJob) -> BatchJob:
-    from serving.validation.suite import load_runtime
+    from jobs.validation.suite import load_runtime
 
     version = ModelVersion.objects.select_related("artifact").get(pk=job.version_id)
     dataset = Dataset.objects.get(pk=job.dataset_id)

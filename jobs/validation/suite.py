@@ -6,13 +6,7 @@ from collections.abc import Callable
 
 from django.conf import settings
 
-from registry.artifacts import artifact_local_path
-from registry.models import ModelVersion
-from registry.selectors import dataset_inputs
-from serving.batching import Batcher
-from serving.constants import PRODUCTION, VariantRole
-from serving.models import Deployment, Variant
-from serving.validation import (
+from jobs.validation import (
     accuracy,
     edge_cases,
     input_validation,
@@ -21,7 +15,13 @@ from serving.validation import (
     performance,
     signature,
 )
-from serving.validation.context import CheckResult, SuiteContext
+from jobs.validation.context import CheckResult, SuiteContext
+from registry.artifacts import artifact_local_path
+from registry.models import ModelVersion
+from registry.selectors import dataset_inputs
+from serving.batching import Batcher
+from serving.constants import PRODUCTION, VariantRole
+from serving.models import Deployment, Variant
 
 # Cheap checks first, so a broken version fails before the timed ones spend minutes.
 CHECKS: list[tuple[str, Callable[[SuiteContext], CheckResult]]] = [

@@ -18,8 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections, reset_queries, transaction
 from django.utils import timezone
 
-from registry.models import ValidationRun, ValidationStatus
-from serving.models import BatchJob, BatchJobStatus, WorkerHeartbeat
+from jobs.models import BatchJob, BatchJobStatus, ValidationRun, ValidationStatus, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 
@@ -136,8 +135,8 @@ class HeartbeatThread(threading.Thread):
 
 def work_sweep(*, older_than: timedelta | None = None) -> dict[str, list[int]]:
     """Mark running runs and jobs `error` when their worker's heartbeat is gone."""
-    from serving.batch_jobs import batch_job_mark_lost
-    from serving.validation.runs import validation_mark_lost
+    from jobs.batch_jobs import batch_job_mark_lost
+    from jobs.validation.runs import validation_mark_lost
 
     cutoff = timezone.now() - (older_than or stale_after())
     alive = set(

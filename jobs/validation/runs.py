@@ -15,16 +15,12 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
+from jobs.models import ACTIVE_VALIDATION_STATES, ValidationRun, ValidationStatus
+from jobs.validation.policy import policy_effective
+from jobs.validation.suite import CHECK_NAMES, build_context, run_checks
 from registry.constants import VersionState
-from registry.models import (
-    ACTIVE_VALIDATION_STATES,
-    ModelVersion,
-    ValidationRun,
-    ValidationStatus,
-)
+from registry.models import ModelVersion
 from registry.services import version_set_state
-from serving.validation.policy import policy_effective
-from serving.validation.suite import CHECK_NAMES, build_context, run_checks
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -50,7 +46,7 @@ def revalidation_refused(version: ModelVersion) -> str:
 
 
 def _enqueue(run_id: int) -> None:
-    from serving.tasks import run_validation
+    from jobs.tasks import run_validation
 
     run_validation.delay(run_id)
 
@@ -154,6 +150,14 @@ def _claim(run_id: int, worker_host: str) -> ValidationRun | None:
     return run
 
 
+def _verdict(run: ValidationRun) -> str:
+    """The run's verdict in the words the deploy gate quotes (ModelVersion.state_reason)."""
+    if run.status == ValidationStatus.PASSED:
+        return f"latest validation run #{run.pk} passed"
+    failed = ", ".join(c["check"] for c in run.checks if not c.get("passed")) or "-"
+    return f"latest validation run #{run.pk} {run.status} (failed checks: {failed})"
+
+
 def _finish(run: ValidationRun, status: str, *, error: str = "") -> None:
     """Record the verdict and move the version's state (inside the caller's transaction)."""
     run.status = status
@@ -168,10 +172,9 @@ def _finish(run: ValidationRun, status: str, *, error: str = "") -> None:
         ValidationStatus.PASSED: VersionState.VALIDATED,
         ValidationStatus.FAILED: VersionState.REJECTED,
     }.get(status)
-    if target and version.state == VersionState.VALIDATING:
-        version_set_state(
-            version=version, state=target, actor=None, reason=f"validation run #{run.pk} {status}"
-        )
+    moves_from = (VersionState.VALIDATING, VersionState.VALIDATED)
+    if target and version.state in moves_from and version.state != target:
+        version_set_state(version=version, state=target, actor=None, reason=_verdict(run))
     audit_record(
         actor=None,
         action=f"validation.{status}",

@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class JobsConfig(AppConfig):
+    """Work for the gpu-queue workers: the validation suite and its runs, batch jobs, worker
+    heartbeats and the one lifecycle they share. Sits above serving (it loads runtimes and
+    reads deployments) and below monitoring."""
+
+    name = "jobs"
