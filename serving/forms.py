@@ -4,6 +4,8 @@ from django import forms
 
 from serving.models import Deployment
 
+CONSOLE_WAIT_SECONDS = 20  # the deploy form's "wait" holds a web thread (the API may wait longer)
+
 
 class DeployForm(forms.Form):
     """Deploy to an existing deployment, picked from a list: a typo cannot create a new one."""
@@ -17,6 +19,12 @@ class DeployForm(forms.Form):
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     override = forms.BooleanField(
         required=False, help_text="Admins only: deploy despite the promotion gate"
+    )
+    wait = forms.BooleanField(
+        required=False,
+        label="Wait until every serving replica serves it",
+        help_text=f"Up to {CONSOLE_WAIT_SECONDS} s; then the deployment page follows the rollout "
+        "live.",
     )
 
 

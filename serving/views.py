@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -13,10 +15,17 @@ from accounts.permissions import actor_can, request_ip, role_required
 from core.errors import NotFound, ServiceError
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
-from serving.forms import ConfigForm, DeploymentCreateForm, RollbackForm, StateAtForm, deploy_form
+from serving.forms import (
+    CONSOLE_WAIT_SECONDS,
+    ConfigForm,
+    DeploymentCreateForm,
+    RollbackForm,
+    StateAtForm,
+    deploy_form,
+)
 from serving.history import rollback_preview
-from serving.pool import get_pool
-from serving.rollout import deployment_rollout_status
+from serving.replicas import replica_id
+from serving.rollout import deployment_rollout_status, deployment_rollout_wait
 
 
 def _found(fn, *args):
@@ -36,6 +45,36 @@ def deployment_list(request):
     )
 
 
+def _rollout_context(request, obj) -> dict:
+    """The rollout card: every live replica, whether this process is one, the latest event."""
+    rollout = deployment_rollout_status(deployment=obj)
+    here = replica_id()
+    return {
+        "deployment": obj,
+        "rollout": rollout,
+        "can_deploy": actor_can(request.user, None, "deploy", model_name=obj.model.name),
+        "shown_event": selectors.deployment_events(obj).values_list("pk", flat=True).first() or 0,
+        # A web-only process loads no models: say so rather than show it as "loading".
+        "this_replica": {
+            "name": here,
+            "serves": any(r["replica"] == here for r in rollout["replicas"]),
+        },
+    }
+
+
+def _state_context(request, obj) -> dict:
+    """Everything on the page that the deployment's state (its latest event) decides."""
+    events = list(selectors.deployment_events(obj)[:200])
+    return {
+        "events": events,
+        "last_event": events[0] if events else None,
+        "rollback_target": rollback_preview(obj),
+        "traffic_versions": registry_selectors.version_list(obj.model).exclude(state="archived"),
+        "is_admin": actor_can(request.user, None, "admin"),
+        "current_state": [v.state() for v in obj.variants.all()],
+    }
+
+
 @role_required("read")
 def deployment_detail(request, model: str, deployment: str):
     obj = _found(selectors.deployment_get, model, deployment)
@@ -44,41 +83,28 @@ def deployment_detail(request, model: str, deployment: str):
     if state_form.is_valid():
         event = deploy.deployment_state_at(obj, state_form.cleaned_data["at"])
         state_at = {"at": state_form.cleaned_data["at"], "event": event}
-    return render(
-        request,
-        "serving/deployment_detail.html",
-        {
-            "deployment": obj,
-            "events": selectors.deployment_events(obj)[:200],
-            "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
-            "config_form": ConfigForm(instance=obj),
-            "rollback_target": rollback_preview(obj),
-            "traffic_versions": registry_selectors.version_list(obj.model).exclude(
-                state="archived"
-            ),
-            "is_admin": actor_can(request.user, None, "admin"),
-            "current_state": [v.state() for v in obj.variants.all()],
-            "state_form": state_form,
-            "state_at": state_at,
-            "pool": get_pool().stats(),
-            "rollout": deployment_rollout_status(deployment=obj),
-        },
-    )
+    context = {
+        **_rollout_context(request, obj),
+        **_state_context(request, obj),
+        "config_form": ConfigForm(instance=obj),
+        "state_form": state_form,
+        "state_at": state_at,
+        "grpc_port": settings.MODELGATE_GRPC_PORT,
+    }
+    return render(request, "serving/deployment_detail.html", context)
 
 
 @role_required("read")
 def deployment_rollout(request, model: str, deployment: str):
-    """The rollout card alone, for a live refresh of the deployment page."""
+    """The rollout card's refresh. `?shown=<event id>` is the latest event the page shows: when
+    a newer one landed, the answer also re-renders what that state changes, out of band."""
     obj = _found(selectors.deployment_get, model, deployment)
-    return render(
-        request,
-        "serving/_rollout_status.html",
-        {
-            "deployment": obj,
-            "rollout": deployment_rollout_status(deployment=obj),
-            "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
-        },
-    )
+    context = _rollout_context(request, obj)
+    shown = request.GET.get("shown")
+    context["state_changed"] = shown is not None and shown != str(context["shown_event"])
+    if context["state_changed"]:
+        context.update(_state_context(request, obj))
+    return render(request, "serving/_rollout_live.html", context)
 
 
 def _service_call(request, fn, **kwargs):
@@ -110,9 +136,38 @@ def deploy_version(request, model: str, number: int):
         override=override,
         create=False,
     ):
-        messages.success(request, f"Deployed {model} v{number} to {name}.")
+        label = f"Deployed {model} v{number} to {name}"
+        if form.cleaned_data["wait"]:
+            obj = selectors.deployment_get(model, name)
+            messages.add_message(request, *_landing(obj, label))
+        else:
+            messages.success(request, f"{label}.")
         return redirect("serving:deployment-detail", model, name)
     return redirect("registry:version-detail", model, number)
+
+
+def _landing(obj, label: str) -> tuple[int, str]:
+    """Wait (bounded: a page request holds a web thread) until every live replica serves the
+    new state; the message level and text say whether it landed, lags or failed to load."""
+    timeout = min(settings.MODELGATE_ROLLOUT_WAIT_SECONDS, CONSOLE_WAIT_SECONDS)
+    status = deployment_rollout_wait(deployment=obj, timeout=timeout)
+    total = len(status["replicas"])
+    if status["converged"]:
+        return messages.SUCCESS, f"{label}: landed on {total}/{total} replica{pluralize(total)}."
+    if not total:
+        return messages.WARNING, (
+            f"{label}, but no serving replica reported within {timeout:g} s: nothing serves it "
+            "until a serving process starts."
+        )
+    if not status["timed_out"]:  # every replica that lags failed to load the new state
+        return messages.ERROR, (
+            f"{label}, but {status['message']}. The previous state keeps serving; roll back below."
+        )
+    landed = total - len(status["lagging"])
+    return messages.WARNING, (
+        f"{label}; still rolling out after {timeout:g} s: landed on {landed}/{total} "
+        f"replica{pluralize(total)}. The Rollout card below follows it live."
+    )
 
 
 @require_POST

@@ -60,9 +60,18 @@
     check(form);
   }
 
-  function start() {
-    document.querySelectorAll("[data-traffic-editor]").forEach(init);
+  function start(root) {
+    var forms = Array.prototype.slice.call(root.querySelectorAll("[data-traffic-editor]"));
+    if (root.matches && root.matches("[data-traffic-editor]")) forms.push(root);
+    forms.forEach(function (form) {
+      if (form.dataset.trafficReady) return;
+      form.dataset.trafficReady = "1";
+      init(form);
+    });
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
-  else start();
+  // An editor swapped in by htmx (a new event changed the split) is set up like the first one.
+  document.addEventListener("htmx:load", function (event) { start(event.detail.elt); });
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", function () { start(document); });
+  } else start(document);
 })();
