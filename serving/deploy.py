@@ -129,8 +129,8 @@ def check_promotable(version: ModelVersion, *, override: bool) -> None:
         return
     if version.state == VersionState.REJECTED:
         raise Conflict(
-            f"{label} is rejected: {version.state_reason or 'its validation failed'}; "
-            "it cannot be deployed without an admin override",
+            f"{label} is rejected and cannot be deployed without an admin override "
+            f"({version.state_reason or 'its validation failed'})",
             code="not_validated",
         )
     if version.state in UNDEPLOYABLE_STATES:
