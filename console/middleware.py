@@ -7,7 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
 
-_PREDICT_PREFIXES = ("/v1/models", "/v2")
+from serving.protocols.table import protocol_for
 
 
 class SecurityHeadersMiddleware:
@@ -19,7 +19,7 @@ class SecurityHeadersMiddleware:
 
     def __call__(self, request):
         response = self.get_response(request)
-        policy = getattr(settings, "MODELGATE_CSP", "")
+        policy = settings.MODELGATE_CSP
         if policy and "Content-Security-Policy" not in response:
             response["Content-Security-Policy"] = policy
         response.setdefault("Cross-Origin-Opener-Policy", "same-origin")
@@ -28,9 +28,7 @@ class SecurityHeadersMiddleware:
 
 def body_limit(path: str, content_type: str) -> int | None:
     """The most bytes a request to this path may send: predictions and uploads have their own."""
-    if path.startswith(_PREDICT_PREFIXES) or (
-        path.startswith("/api/v1/models/") and path.rstrip("/").endswith("/predict")
-    ):
+    if protocol_for(path) is not None:
         return settings.MODELGATE_MAX_PREDICT_BODY_BYTES
     if content_type.startswith("multipart/form-data"):
         return settings.MODELGATE_MAX_UPLOAD_BYTES

@@ -1,8 +1,9 @@
-"""Deployment management API and the native predict route (under /api/v1/)."""
+"""Deployment management API (under /api/v1/); the native predict route is the protocol table's
+(serving/protocol_urls.py)."""
 
 from django.urls import path
 
-from serving import api, protocol_views, rollout_api, traffic_api
+from serving import api, rollout_api, traffic_api
 
 urlpatterns = [
     path("deployments", api.DeploymentListApi.as_view(), name="deployment-list-all"),
@@ -31,11 +32,6 @@ urlpatterns = [
         "models/<str:model>/deployments/<slug:deployment>/state",
         api.StateAtApi.as_view(),
         name="deployment-state",
-    ),
-    path(
-        "models/<str:model>/deployments/<slug:deployment>/predict",
-        protocol_views.serve,
-        name="deployment-predict",
     ),
     path(
         "models/<str:model>/deployments/<slug:deployment>/traffic",

@@ -54,6 +54,38 @@ class PredictionEvent:
         return orjson.dumps(self, option=orjson.OPT_SERIALIZE_NUMPY)
 
 
+def event_of(result, *, sampled: bool, ts: float) -> PredictionEvent:
+    """The event of one call's result (serving.inference.Prediction); `sampled` keeps its
+    tensors."""
+    loaded, route = result.loaded, result.route
+    return PredictionEvent(
+        prediction_ids=result.prediction_ids,
+        model=loaded.model_name,
+        deployment=route.name if route is not None else "",
+        deployment_id=route.deployment_id if route is not None else 0,
+        version=loaded.number,
+        version_id=loaded.version_id,
+        variant=result.role,
+        key_prefix=result.key_prefix,
+        protocol=result.protocol,
+        status=result.status,
+        latency_ms=(time.perf_counter() - result.started) * 1000.0,
+        rows=result.rows,
+        batch_size=result.batch_rows,
+        cache_hit=result.cache_hit,
+        ts=ts,
+        inputs=_lists(result.feeds) if sampled else None,
+        outputs=_lists(result.outputs) if sampled else None,
+        error=result.error,
+        request_id=result.request_id,
+        shadow=result.role == "shadow",
+    )
+
+
+def _lists(tensors: dict | None) -> dict | None:
+    return {k: v.tolist() for k, v in tensors.items()} if tensors else None
+
+
 Sink = Callable[[list[PredictionEvent]], None]
 
 
@@ -182,7 +214,7 @@ def _default_sink() -> Sink:
     from django.conf import settings
     from django.utils.module_loading import import_string
 
-    dotted = getattr(settings, "MODELGATE_EVENT_SINK", "")
+    dotted = settings.MODELGATE_EVENT_SINK
     if dotted:
         return import_string(dotted)()
     if settings.REDIS_URL:

@@ -1,12 +1,14 @@
 """The prediction request path, independent of Django's request machinery.
 
-`dispatch(method, path, environ, body)` serves the three wire formats (native, TF Serving v1, Open
-Inference Protocol v2). It is called by the lean WSGI front (serving/wsgi_front.py) and by the
-Django views, so both give the same answers. The path: authenticate the key (in-process cache),
-rate-limit it (shared cache), resolve the deployment from the pool's route table (in memory),
-check the body against the signature, optionally answer from the prediction cache, submit rows to
-the version's batcher, answer in the caller's protocol, publish an event without waiting. No
-database query happens here in the steady state.
+`dispatch(method, path, environ, body_reader, request_id)` serves the three REST protocols of the
+protocol table (serving/protocols/table.py: native, TF Serving v1, Open Inference Protocol v2).
+It is called by the lean WSGI front (serving/wsgi_front.py) and by the Django view, so both give
+the same answers. A predict (`_predict`, the same for the three): authenticate the key
+(in-process cache), rate-limit it (shared cache), resolve the target from the pool's route table
+(in memory), parse the body in the caller's protocol, then `PredictCall` (also gRPC's): check the
+feeds against the signature, answer from the prediction cache or the version's batcher, publish
+the event without waiting, mirror to the shadow; format the answer in the caller's protocol. No
+database query happens here in the steady state. docs/architecture.md, "Request path", walks it.
 """
 
 from __future__ import annotations
@@ -18,20 +20,18 @@ import time
 from django.conf import settings
 
 from core.errors import ServiceError
-from serving import inference
+from serving import inference, shadow
 from serving.caller_auth import authenticate_call, listing_principal
-from serving.constants import PRODUCTION
 from serving.pool import get_pool
-from serving.protocols import compression, jsonio, native, oip, tfserving, triton
-from serving.replies import JSON, ProtocolError, Reply
+from serving.protocols import compression, jsonio, oip, tfserving, triton
+from serving.protocols.table import NATIVE, OIP, TFSERVING, HttpCall, Protocol, protocol_for
+from serving.replies import ProtocolError, Reply
+from serving.routes import Target, resolve
 
 logger = logging.getLogger(__name__)
 
 SERVER_VERSION = "1.0.0"
 
-NATIVE_RE = re.compile(
-    r"^/api/v1/models/(?P<model>[\w.-]+)/deployments/(?P<deployment>[\w-]+)/predict/?$"
-)
 TFS_RE = re.compile(
     r"^/v1/models/(?P<model>[\w.-]+)"
     r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[\w-]+))?"
@@ -41,34 +41,25 @@ OIP_MODEL_RE = re.compile(
     r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?"
     r"(?P<tail>/ready|/infer|/config|/stats)?/?$"
 )
+_NATIVE_RE = re.compile(f"^/{NATIVE.paths}$")
 
 
-def _error(protocol: str, status: int, message: str, code: str, headers=()) -> Reply:
-    if protocol == "native":
-        body = jsonio.dumps({"error": message, "code": code})
-    else:
-        body = jsonio.dumps({"error": message})
-    return Reply(status, body, list(headers))
-
-
-def dispatch(method: str, path: str, environ: dict, body_reader) -> Reply | None:
-    """Serve a prediction-protocol request; None when `path` is not one of ours."""
-    if path.startswith("/v2"):
-        protocol = "oip"
-    elif path.startswith("/v1/"):
-        protocol = "tfserving"
-    elif path.startswith("/api/v1/models/") and "/predict" in path:
-        protocol = "native"
-    else:
+def dispatch(
+    method: str, path: str, environ: dict, body_reader, request_id: str = ""
+) -> Reply | None:
+    """Serve a prediction-protocol request; None when `path` is not one of ours. `request_id`
+    (the front's) becomes the event's and log row's id; one is made when none is given."""
+    protocol = protocol_for(path)
+    if protocol is None:
         return None
+    request_id = request_id or inference.new_request_id()
     try:
-        reply = _dispatch(protocol, method, path, environ, body_reader)
-    except ProtocolError as exc:
-        reply = _error(protocol, exc.status, exc.message, exc.code, exc.headers)
-    except ServiceError as exc:
-        reply = _error(protocol, exc.status, exc.message, exc.code)
+        reply = _HANDLERS[protocol.name](method, path, environ, body_reader, request_id)
+    except (ProtocolError, ServiceError) as exc:
+        headers = exc.headers if isinstance(exc, ProtocolError) else []
+        reply = Reply(exc.status, protocol.error(exc.message, exc.code), list(headers))
     accept = environ.get("HTTP_ACCEPT_ENCODING")
-    if accept and reply is not None:
+    if accept:
         coding = compression.choose_encoding(accept)
         if coding is not None:  # only when asked: identity stays the zero-cost default
             reply.body = compression.encode_body(reply.body, coding)
@@ -77,45 +68,57 @@ def dispatch(method: str, path: str, environ: dict, body_reader) -> Reply | None
     return reply
 
 
-def _dispatch(protocol, method, path, environ, body_reader) -> Reply | None:
-    if protocol == "oip":
-        if path in ("/v2", "/v2/"):
-            _require(method, "GET")
-            return Reply(200, oip.server_metadata_body(SERVER_VERSION))
-        if path == "/v2/health/live":
-            _require(method, "GET")
-            return Reply(200, jsonio.dumps({"live": True}))
-        if path == "/v2/health/ready":
-            _require(method, "GET")
-            if not get_pool().ready:
-                raise ProtocolError(503, "server is loading models", "unavailable")
-            return Reply(200, oip.ready_body())
-        if path in ("/v2/repository/index", "/v2/repository/index/"):
-            _require(method, "POST")
-            return _repository_index(environ, body_reader)
-        if path in ("/v2/models/stats", "/v2/models/stats/"):
-            _require(method, "GET")
-            principal = listing_principal(environ)
-            return _statistics([m for m in _served_models() if principal.allows_predict(m)])
-        match = OIP_MODEL_RE.match(path)
-        if match is None:
-            raise ProtocolError(404, f"unknown path {path}", "not_found")
-        return _oip(method, match, environ, body_reader)
-    if protocol == "tfserving":
-        if path in ("/v1/models", "/v1/models/"):
-            _require(method, "GET")
-            principal = listing_principal(environ)
-            names = [m for m in _served_models() if principal.allows_predict(m)]
-            return Reply(200, jsonio.dumps({"models": names}))  # KServe V1's model list
-        match = TFS_RE.match(path)
-        if match is None:
-            raise ProtocolError(404, f"unknown path {path}", "not_found")
-        return _tfserving(method, match, environ, body_reader)
-    match = NATIVE_RE.match(path)
+def _native(method, path, environ, body_reader, request_id) -> Reply:
+    match = _NATIVE_RE.match(path)
+    _require(method, "POST")  # before the key check, unlike the other two (as it always was)
+    model, deployment = match["model"], match["deployment"]
+    return _predict(NATIVE, method, model, None, deployment, environ, body_reader, request_id)
+
+
+def _oip_paths(method, path, environ, body_reader, request_id) -> Reply:
+    if path in ("/v2", "/v2/"):
+        _require(method, "GET")
+        return Reply(200, oip.server_metadata_body(SERVER_VERSION))
+    if path == "/v2/health/live":
+        _require(method, "GET")
+        return Reply(200, jsonio.dumps({"live": True}))
+    if path == "/v2/health/ready":
+        _require(method, "GET")
+        if not get_pool().ready:
+            raise ProtocolError(503, "server is loading models", "unavailable")
+        return Reply(200, oip.ready_body())
+    if path in ("/v2/repository/index", "/v2/repository/index/"):
+        _require(method, "POST")
+        return _repository_index(environ, body_reader)
+    if path in ("/v2/models/stats", "/v2/models/stats/"):
+        _require(method, "GET")
+        principal = listing_principal(environ)
+        return _statistics([m for m in _served_models() if principal.allows_predict(m)])
+    match = OIP_MODEL_RE.match(path)
     if match is None:
-        return None
-    _require(method, "POST")
-    return _native(match, environ, body_reader)
+        raise ProtocolError(404, f"unknown path {path}", "not_found")
+    if match["tail"] == "/infer":
+        model, version = match["model"], match["version"]
+        return _predict(OIP, method, model, version, None, environ, body_reader, request_id)
+    return _oip(method, match, environ)
+
+
+def _tfserving_paths(method, path, environ, body_reader, request_id) -> Reply:
+    if path in ("/v1/models", "/v1/models/"):
+        _require(method, "GET")
+        principal = listing_principal(environ)
+        names = [m for m in _served_models() if principal.allows_predict(m)]
+        return Reply(200, jsonio.dumps({"models": names}))  # KServe V1's model list
+    match = TFS_RE.match(path)
+    if match is None:
+        raise ProtocolError(404, f"unknown path {path}", "not_found")
+    if match["tail"] == ":predict":
+        model, version, label = match["model"], match["version"], match["label"]
+        return _predict(TFSERVING, method, model, version, label, environ, body_reader, request_id)
+    return _tfserving(method, match, environ)
+
+
+_HANDLERS = {NATIVE.name: _native, OIP.name: _oip_paths, TFSERVING.name: _tfserving_paths}
 
 
 def _require(method: str, allowed: str) -> None:
@@ -128,7 +131,86 @@ def _require(method: str, allowed: str) -> None:
         )
 
 
-# -- authentication and limits ------------------------------------------------------------------
+# -- one predict, every protocol ----------------------------------------------------------------
+def _predict(
+    protocol: Protocol, method, model, version, label, environ, body_reader, request_id
+) -> Reply:
+    started = time.perf_counter()
+    principal, rate_headers = authenticate_call(environ, model, protocol.name, label)
+    _require(method, "POST")
+    body = _read_body(environ, body_reader)
+    target = target_of(model, version, label, environ, principal.prefix)
+    with PredictCall(protocol.name, target, principal.prefix, request_id, started) as call:
+        request = protocol.parse(HttpCall(body, environ), target.loaded.signature)
+        result = call.run(request.feeds)
+    payload, headers, content_type = protocol.format(result, request)
+    return Reply(
+        200, payload, [*headers, ("X-Prediction-Id", request_id), *rate_headers], content_type
+    )
+
+
+def target_of(model: str, version, label, environ: dict, key_prefix: str) -> Target:
+    """(loaded version, route or None, role) of a version/label/bare-model call, honouring the
+    caller's X-Modelgate-Variant and X-Modelgate-Subject (else its key: sticky per key)."""
+    return resolve(
+        get_pool(),
+        model,
+        version,
+        label,
+        variant=environ.get("HTTP_X_MODELGATE_VARIANT"),
+        subject=environ.get("HTTP_X_MODELGATE_SUBJECT") or key_prefix,
+    )
+
+
+class PredictCall:
+    """One predict call from parsed feeds to its event: `with PredictCall(...) as call:
+    result = call.run(feeds)`. Whatever fails inside the block (parsing too) is published as a
+    failed call with the same request id, then raised for the protocol to answer."""
+
+    def __init__(self, protocol: str, target: Target, key_prefix: str, request_id: str, started):
+        self.result = inference.Prediction(
+            protocol, request_id, target.loaded, target.route, target.role, key_prefix, started
+        )
+
+    def __enter__(self) -> PredictCall:
+        return self
+
+    def run(self, feeds: dict) -> inference.Prediction:
+        result = self.result
+        feeds, rows = inference.check(result.loaded, result.route, feeds)
+        result.outputs, result.cache_hit, result.batch_rows = inference.infer(
+            result.loaded, result.route, feeds, rows
+        )
+        result.feeds, result.rows = feeds, rows
+        result.prediction_ids = inference.prediction_ids(result.request_id, rows)
+        inference.publish(result)
+        if result.route is not None and result.route.shadow is not None:
+            shadow.mirror(result)
+        return result
+
+    def __exit__(self, kind, exc, _traceback) -> None:
+        if not isinstance(exc, Exception):
+            return
+        if isinstance(exc, ProtocolError | ServiceError):
+            status, message = exc.status, exc.message
+        else:
+            status, message = 500, f"{type(exc).__name__}: {exc}"
+        result = self.result
+        failed = inference.Prediction(
+            result.protocol,
+            result.request_id,
+            result.loaded,
+            result.route,
+            result.role,
+            result.key_prefix,
+            result.started,
+            status=status,
+            error=message[:500],
+        )
+        inference.publish(failed)
+
+
+# -- the body and the listings -------------------------------------------------------------------
 def _read_body(environ: dict, body_reader) -> bytes:
     try:
         length = int(environ.get("CONTENT_LENGTH") or 0)
@@ -153,102 +235,15 @@ def _served_models() -> list[str]:
     return sorted({model for model, _ in table.routes} | {model for model, _ in table.versions})
 
 
-# -- resolution ---------------------------------------------------------------------------------
-def _route(model: str, deployment: str):
-    pool = get_pool()
-    route = pool.table.routes.get((model, deployment))
-    if route is None:
-        if (model, deployment) in pool.table.loading or not pool.ready:
-            failed = pool.table.failed.get((model, deployment))
-            message = f"{model}/{deployment} is loading"
-            if failed:  # say why, instead of "loading" forever
-                causes = "; ".join(f"v{f['version']}: {f['cause']}" for f in failed)
-                message = f"{model}/{deployment} failed to load here ({causes}); retrying"
-            raise ProtocolError(503, message, "unavailable", [("Retry-After", "1")])
-        raise ProtocolError(
-            404, f"Servable not found for request: {model}/{deployment}", "not_found"
-        )
-    return route
-
-
-def _version(model: str, number: str):
-    table = get_pool().table
-    try:
-        loaded = table.versions.get((model, int(number)))
-    except ValueError:
-        loaded = None
-    if loaded is None:
-        raise ProtocolError(
-            404, f"Servable not found for request: Specific({model}, {number})", "not_found"
-        )
-    return loaded
-
-
-def _target(model, version, label, environ):
-    """(loaded version, route or None, variant role) for a version/label/bare model path."""
-    if version is not None:
-        return _version(model, version), None, "pinned"
-    route = _route(model, label or PRODUCTION)
-    forced = environ.get("HTTP_X_MODELGATE_VARIANT")
-    if forced is not None:
-        # A tester pins one serving variant (`v<N>`) of the split, bypassing the weights.
-        number = forced.strip().lower().removeprefix("v")
-        for loaded, _, role in route.variants:
-            if number.isdigit() and loaded.number == int(number):
-                return loaded, route, role
-        serving = ", ".join(f"v{lv.number}" for lv, _, _ in route.variants)
-        raise ProtocolError(
-            400,
-            f"X-Modelgate-Variant {forced!r} is not a serving variant of {route.model_name}/"
-            f"{route.name} (serving: {serving}; use v<N>)",
-            "invalid",
-        )
-    subject = environ.get("HTTP_X_MODELGATE_SUBJECT")
-    loaded, role = route.pick(subject or environ.get("_mg_key_prefix"))
-    return loaded, route, role
-
-
-# -- the three protocols ----------------------------------------------------------------------
-def _native(match, environ, body_reader) -> Reply:
-    started = time.perf_counter()
-    model, deployment = match["model"], match["deployment"]
-    principal, rate_headers = authenticate_call(environ, model, "native", deployment)
-    environ["_mg_key_prefix"] = principal.prefix
-    body = _read_body(environ, body_reader)
-    target = _target(model, None, deployment, environ)
-    _, outputs, request_id, ids = inference.predict(
-        "native", target, principal, started, lambda sig: native.parse_predict(body, sig)
-    )
-    loaded = target[0]
-    payload = native.format_predict(
-        outputs,
-        loaded.signature,
-        model=model,
-        version=loaded.number,
-        deployment=deployment,
-        prediction_ids=ids,
-    )
-    return Reply(200, payload, [("X-Prediction-Id", request_id), *rate_headers])
-
-
-def _tfserving(method, match, environ, body_reader) -> Reply:
+# -- the protocols' other paths -----------------------------------------------------------------
+def _tfserving(method, match, environ) -> Reply:
+    """TF Serving's status (`/v1/models/<m>[...]`) and metadata; :classify/:regress are 501."""
     model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
-    principal, rate_headers = authenticate_call(environ, model, "tfserving", label)
-    environ["_mg_key_prefix"] = principal.prefix
+    principal, _ = authenticate_call(environ, model, TFSERVING.name, label)
     if tail in (":classify", ":regress"):
         raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
-    if tail == ":predict":
-        _require(method, "POST")
-        started = time.perf_counter()
-        body = _read_body(environ, body_reader)
-        target = _target(model, version, label, environ)
-        request, outputs, request_id, _ = inference.predict(
-            "tfserving", target, principal, started, lambda sig: tfserving.parse_predict(body, sig)
-        )
-        payload = tfserving.format_predict(outputs, target[0].signature, request.layout)
-        return Reply(200, payload, [("X-Prediction-Id", request_id), *rate_headers])
     _require(method, "GET")
-    loaded, _, _ = _target(model, version, label, environ)
+    loaded, _, _ = target_of(model, version, label, environ, principal.prefix)
     if tail == "/metadata":
         return Reply(200, tfserving.metadata_body(model, loaded.number, loaded.signature))
     return Reply(200, _status_body(model, loaded, pinned=version is not None))
@@ -309,45 +304,12 @@ def _statistics(models: list[str], only: int | None = None) -> Reply:
     return Reply(200, triton.stats_body(entries))
 
 
-def _header_length(environ) -> int | None:
-    value = environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
-    try:
-        return int(value) if value is not None else None
-    except ValueError:
-        raise ProtocolError(400, "invalid Inference-Header-Content-Length", "invalid") from None
-
-
-def _oip(method, match, environ, body_reader) -> Reply:
+def _oip(method, match, environ) -> Reply:
+    """A model's readiness, metadata, configuration and statistics."""
     model, version, tail = match["model"], match["version"], match["tail"]
-    principal, rate_headers = authenticate_call(environ, model, "oip")
-    environ["_mg_key_prefix"] = principal.prefix
-    if tail == "/infer":
-        _require(method, "POST")
-        started = time.perf_counter()
-        body = _read_body(environ, body_reader)
-        header_length = _header_length(environ)
-        target = _target(model, version, None, environ)
-        request, outputs, request_id, _ = inference.predict(
-            "oip",
-            target,
-            principal,
-            started,
-            lambda sig: oip.parse_infer(body, header_length, sig),
-        )
-        loaded = target[0]
-        payload, headers = oip.format_infer(
-            model, str(loaded.number), request, outputs, loaded.signature
-        )
-        headers = dict(headers)
-        content_type = headers.pop("Content-Type", JSON)
-        return Reply(
-            200,
-            payload,
-            [*headers.items(), ("X-Prediction-Id", request_id), *rate_headers],
-            content_type,
-        )
+    principal, _ = authenticate_call(environ, model, OIP.name)
     _require(method, "GET")
-    loaded, route, _ = _target(model, version, None, environ)
+    loaded, route, _ = target_of(model, version, None, environ, principal.prefix)
     if tail == "/ready":
         return Reply(200, oip.ready_body(model))
     if tail == "/stats":
@@ -359,7 +321,7 @@ def _oip(method, match, environ, body_reader) -> Reply:
             200,
             triton.config_body(
                 model,
-                platform=_platform(loaded),
+                platform=loaded.platform,
                 max_batch_size=max_batch or getattr(runtime, "max_batch_size", 0),
                 signature=loaded.signature,
                 runtime_info={
@@ -370,8 +332,4 @@ def _oip(method, match, environ, body_reader) -> Reply:
             ),
         )
     versions = sorted({str(n) for (m, n) in get_pool().table.versions if m == model}, key=int)
-    return Reply(200, oip.model_metadata_body(model, versions, _platform(loaded), loaded.signature))
-
-
-def _platform(loaded) -> str:
-    return "tensorflow_savedmodel" if loaded.fmt == "savedmodel" else "tensorflow_keras"
+    return Reply(200, oip.model_metadata_body(model, versions, loaded.platform, loaded.signature))

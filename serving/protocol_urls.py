@@ -1,10 +1,11 @@
-"""TF Serving v1 and Open Inference Protocol v2 routes: one entry, the gateway routes inside."""
+"""The prediction protocols' routes, read from the protocol table (serving/protocols/table.py):
+one entry for every path a protocol owns; the gateway routes inside."""
 
 from django.urls import re_path
 
 from serving import protocol_views
+from serving.protocols.table import REST
 
 urlpatterns = [
-    re_path(r"^v1/models(?:/.*)?$", protocol_views.serve, name="tfserving"),
-    re_path(r"^v2(?:/.*)?$", protocol_views.serve, name="oip"),
+    re_path(f"^{protocol.paths}$", protocol_views.serve, name=protocol.name) for protocol in REST
 ]

@@ -8,6 +8,8 @@ from django.views.decorators.csrf import csrf_exempt
 
 from serving import gateway
 from serving.pool import get_pool
+from serving.replies import JSON
+from serving.wsgi_front import REQUEST_ID
 
 
 @csrf_exempt
@@ -15,9 +17,12 @@ def serve(request, **_kwargs):
     if settings.MODELGATE_POOL_AUTOSTART:
         get_pool().ensure_started()
     body = request.body
-    reply = gateway.dispatch(request.method, request.path_info, request.META, lambda _n: body)
+    # Behind the front REQUEST_ID holds this request's id; the gateway makes one otherwise.
+    reply = gateway.dispatch(
+        request.method, request.path_info, request.META, lambda _n: body, REQUEST_ID.get()
+    )
     if reply is None:
-        return HttpResponse(b'{"error": "not found"}', status=404, content_type=gateway.JSON)
+        return HttpResponse(b'{"error": "not found"}', status=404, content_type=JSON)
     response = HttpResponse(reply.body, status=reply.status, content_type=reply.content_type)
     for name, value in reply.headers:
         response[name] = value

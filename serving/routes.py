@@ -10,8 +10,11 @@ import bisect
 import os
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from serving.batching import Batcher
+from serving.constants import PRODUCTION
+from serving.replies import ProtocolError
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,11 @@ class LoadedVersion:
     signature: dict
     runtime: object
     batcher: Batcher
+
+    @property
+    def platform(self) -> str:
+        """The OIP / Triton platform name (`GET /v2/models/<m>`, ModelMetadata, config)."""
+        return "tensorflow_savedmodel" if self.fmt == "savedmodel" else "tensorflow_keras"
 
 
 @dataclass(frozen=True)
@@ -67,3 +75,61 @@ class RouteTable:
     # (model, deployment) -> [{"version", "cause"}]: wanted versions that failed to load here;
     # such a deployment keeps its previous route when it had one.
     failed: dict = field(default_factory=dict)
+
+
+class Target(NamedTuple):
+    """What one call runs: the loaded version, its route (None for a pinned version) and the
+    variant's role (production, canary, challenger, pinned...)."""
+
+    loaded: LoadedVersion
+    route: Route | None
+    role: str
+
+
+def resolve(pool, model: str, version, label, *, variant=None, subject=None) -> Target:
+    """The target of a version (`/versions/<n>`), a label (a deployment) or a bare model (its
+    production deployment). `variant` (`v<N>`, X-Modelgate-Variant) pins one serving variant
+    past the weights; `subject` keeps a caller on one variant."""
+    if version is not None:
+        return Target(_version(pool.table, model, version), None, "pinned")
+    route = _route(pool, model, label or PRODUCTION)
+    if variant is not None:
+        number = variant.strip().lower().removeprefix("v")
+        for loaded, _, role in route.variants:
+            if number.isdigit() and loaded.number == int(number):
+                return Target(loaded, route, role)
+        serving = ", ".join(f"v{lv.number}" for lv, _, _ in route.variants)
+        raise ProtocolError(
+            400,
+            f"X-Modelgate-Variant {variant!r} is not a serving variant of {route.model_name}/"
+            f"{route.name} (serving: {serving}; use v<N>)",
+            "invalid",
+        )
+    loaded, role = route.pick(subject)
+    return Target(loaded, route, role)
+
+
+def _route(pool, model: str, deployment: str) -> Route:
+    route = pool.table.routes.get((model, deployment))
+    if route is not None:
+        return route
+    if (model, deployment) in pool.table.loading or not pool.ready:
+        failed = pool.table.failed.get((model, deployment))
+        message = f"{model}/{deployment} is loading"
+        if failed:  # say why, instead of "loading" forever
+            causes = "; ".join(f"v{f['version']}: {f['cause']}" for f in failed)
+            message = f"{model}/{deployment} failed to load here ({causes}); retrying"
+        raise ProtocolError(503, message, "unavailable", [("Retry-After", "1")])
+    raise ProtocolError(404, f"Servable not found for request: {model}/{deployment}", "not_found")
+
+
+def _version(table: RouteTable, model: str, number: str) -> LoadedVersion:
+    try:
+        loaded = table.versions.get((model, int(number)))
+    except ValueError:
+        loaded = None
+    if loaded is None:
+        raise ProtocolError(
+            404, f"Servable not found for request: Specific({model}, {number})", "not_found"
+        )
+    return loaded

@@ -7,45 +7,41 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+from serving import inference
+
 logger = logging.getLogger(__name__)
 
 _executor = ThreadPoolExecutor(max_workers=2, thread_name_prefix="shadow")
 _pending = threading.BoundedSemaphore(256)  # never let shadow work pile up behind the primary
 
 
-def mirror(route, feeds, rows, principal, protocol, publish, new_ids) -> bool:
-    """Queue the shadow call; False when the shadow backlog is full (the copy is skipped)."""
+def mirror(primary: inference.Prediction) -> bool:
+    """Queue the shadow call of a served prediction; False when the shadow backlog is full (the
+    copy is skipped)."""
     if not _pending.acquire(blocking=False):
         return False
-    shadow = route.shadow
+    shadow = primary.route.shadow
 
     def run() -> None:
-        started = time.perf_counter()
+        copy = inference.Prediction(
+            protocol=primary.protocol,
+            request_id=inference.new_request_id(),
+            loaded=shadow,
+            route=primary.route,
+            role="shadow",
+            key_prefix=primary.key_prefix,
+            started=time.perf_counter(),
+            feeds=primary.feeds,
+            rows=primary.rows,
+        )
         try:
-            outputs, batch_rows = shadow.batcher.submit_measured(feeds)
-            status, error = 200, ""
+            copy.outputs, copy.batch_rows = shadow.batcher.submit_measured(primary.feeds)
         except Exception as exc:  # the shadow's failure is data, not the caller's problem
-            outputs, status, error, batch_rows = {}, 500, f"{type(exc).__name__}: {exc}", 0
+            copy.outputs, copy.status, copy.error = {}, 500, f"{type(exc).__name__}: {exc}"
         finally:
             _pending.release()
-        request_id, ids = new_ids(rows)
-        publish(
-            request_id=request_id,
-            ids=ids,
-            loaded=shadow,
-            route=route,
-            role="shadow",
-            principal=principal,
-            protocol=protocol,
-            status=status,
-            started=started,
-            rows=rows,
-            feeds=feeds,
-            outputs=outputs,
-            cache_hit=False,
-            batch_size=batch_rows,
-            error=error,
-        )
+        copy.prediction_ids = inference.prediction_ids(copy.request_id, copy.rows)
+        inference.publish(copy)
 
     try:
         _executor.submit(run)

@@ -2,13 +2,14 @@
 Django. Django's handler and middleware cost ~150 µs a request (see ARCHITECTURE.md), more than
 the model at batch 1, and the predict path needs none of them.
 
-The front also gives every request its id (REQUEST_ID, read by console.logging's JSON formatter),
-writes the access log line, and drains the serving pool when the process shuts down."""
+The front also gives every request its one id (REQUEST_ID, read by console.logging's JSON
+formatter): the X-Request-Id header, the access log line and, for a prediction, its event, its
+log row and its X-Prediction-Id. It writes the access log line, and drains the serving pool when
+the process shuts down."""
 
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from contextvars import ContextVar
@@ -17,6 +18,9 @@ from django.conf import settings
 
 from core.addresses import client_ip
 from serving import gateway
+from serving.inference import new_request_id
+from serving.protocols.table import protocol_for
+from serving.replies import Reply
 from serving.thread_db import release_thread_database
 
 logger = logging.getLogger(__name__)
@@ -27,7 +31,6 @@ REQUEST_ID: ContextVar[str] = ContextVar("modelgate_request_id", default="")
 # An id from a trusted proxy (X-Request-Id) is kept when it is short and plain.
 _INCOMING_ID_RE = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
-_PREFIXES = ("/v1/models", "/v2", "/api/v1/models/")
 _STATUS = {
     200: "200 OK",
     400: "400 Bad Request",
@@ -49,11 +52,9 @@ def status_line(code: int) -> str:
     return _STATUS.get(code) or f"{code} Status"
 
 
-def _request_id(environ) -> str:
+def _incoming_id(environ) -> str:
     incoming = environ.get("HTTP_X_REQUEST_ID")
-    if incoming and _INCOMING_ID_RE.match(incoming):
-        return incoming
-    return os.urandom(10).hex()
+    return incoming if incoming and _INCOMING_ID_RE.match(incoming) else ""
 
 
 def drain_pool(timeout: float | None = None) -> None:
@@ -88,7 +89,7 @@ class ServingFront:
 
     def __init__(self, django_app):
         self.django_app = django_app
-        self.access_log = getattr(settings, "MODELGATE_ACCESS_LOG", False)
+        self.access_log = settings.MODELGATE_ACCESS_LOG
         if settings.MODELGATE_POOL_AUTOSTART:
             # Imported before the pool's thread starts loading models: both import TensorFlow,
             # and two threads importing it at once deadlock on its module locks.
@@ -106,41 +107,39 @@ class ServingFront:
 
     def __call__(self, environ, start_response):
         started = time.perf_counter()
-        request_id = _request_id(environ)
-        token = REQUEST_ID.set(request_id)
         path = environ.get("PATH_INFO", "")
+        predicting = protocol_for(path) is not None
+        incoming = _incoming_id(environ)
+        # A prediction's id is the unique key of its log row, so it is always ours; a proxy's id
+        # names every other request, and rides along in a prediction's access line.
+        request_id = new_request_id() if predicting or not incoming else incoming
+        token = REQUEST_ID.set(request_id)
         try:
-            if path.startswith(_PREFIXES) and (
-                not path.startswith("/api/") or path.endswith("/predict")
-            ):
-                reply = self._predict(environ, path)
-                if reply is not None:
-                    headers = [
-                        ("Content-Type", reply.content_type),
-                        ("Content-Length", str(len(reply.body))),
-                        *reply.headers,
-                    ]
-                    for name, value in reply.headers:
-                        if name == "X-Prediction-Id":
-                            request_id = value  # ties this line to the event and the log row
-                            break
-                    else:
-                        headers.append(("X-Request-Id", request_id))
-                    start_response(status_line(reply.status), headers)
-                    if self.access_log:
-                        self._log(environ, path, reply.status, started, request_id)
-                    return [reply.body]
+            if predicting:
+                reply = self._predict(environ, path, request_id)
+                headers = [
+                    ("Content-Type", reply.content_type),
+                    ("Content-Length", str(len(reply.body))),
+                    *reply.headers,
+                    ("X-Request-Id", request_id),
+                ]
+                start_response(status_line(reply.status), headers)
+                if self.access_log:
+                    self._log(environ, path, reply.status, started, request_id, incoming)
+                return [reply.body]
             return self._django(environ, start_response, path, started, request_id)
         finally:
             REQUEST_ID.reset(token)
 
-    def _predict(self, environ, path):
+    def _predict(self, environ, path, request_id):
         stream = environ["wsgi.input"]
         try:
-            return gateway.dispatch(environ["REQUEST_METHOD"], path, environ, stream.read)
+            return gateway.dispatch(
+                environ["REQUEST_METHOD"], path, environ, stream.read, request_id
+            )
         except Exception:  # the last line of defence: a JSON 500, never a traceback
             logger.exception("unhandled error serving %s", path)
-            return gateway.Reply(500, b'{"error": "internal server error"}')
+            return Reply(500, b'{"error": "internal server error"}')
         finally:
             release_thread_database()
 
@@ -158,7 +157,8 @@ class ServingFront:
         return result
 
     @staticmethod
-    def _log(environ, path, status, started, request_id) -> None:
+    def _log(environ, path, status, started, request_id, upstream_id="") -> None:
+        extra = {"upstream_request_id": upstream_id} if upstream_id else {}
         access_logger.info(
             "%s %s %s",
             environ.get("REQUEST_METHOD", ""),
@@ -171,5 +171,6 @@ class ServingFront:
                 "status": status,
                 "duration_ms": round((time.perf_counter() - started) * 1000.0, 3),
                 "remote_addr": client_ip(environ) or "",
+                **extra,
             },
         )

@@ -61,7 +61,6 @@ def authenticate(context, model: str):
     """(principal, environ) for a call on `model`: the REST path's key check, scopes and limits."""
     environ = environ_of(context)
     principal, _ = caller_auth.authenticate_call(environ, model)
-    environ["_mg_key_prefix"] = principal.prefix
     return principal, environ
 
 
@@ -73,15 +72,17 @@ def authenticate_listing(context, model: str):
     return caller_auth.listing_principal(environ_of(context))
 
 
-def target(model: str, version: str | None, label: str | None, environ: dict):
+def target(model: str, version: str | None, label: str | None, environ: dict, principal):
     """(loaded version, route, role) exactly as the REST path resolves it."""
-    return gateway._target(model, version or None, label or None, environ)
+    return gateway.target_of(model, version or None, label or None, environ, principal.prefix)
 
 
 _TRAILING = ("retry-after", "www-authenticate")
 
 
-def _abort(context, status: int, message: str, headers) -> None:
+def abort(context, status: int, message: str, headers=()) -> None:
+    """End the call with the gRPC status of a REST status; the retry and auth headers ride in
+    trailing metadata."""
     trailing = [
         (name.lower(), str(value))
         for name, value in headers
@@ -101,9 +102,9 @@ def rpc(method):
         try:
             return method(self, request, context)
         except ProtocolError as exc:
-            _abort(context, exc.status, exc.message, exc.headers)
+            abort(context, exc.status, exc.message, exc.headers)
         except ServiceError as exc:
-            _abort(context, exc.status, exc.message, ())
+            abort(context, exc.status, exc.message)
         except Exception:
             # Methods raise typed errors and never call context.abort themselves: grpc's abort
             # raises a bare Exception, which this handler would otherwise turn into INTERNAL.

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from serving import gateway
 from serving.pool import get_pool
 from serving.replies import ProtocolError
 from serving.statistics import version_statistics
@@ -26,7 +25,7 @@ class VersionStats:
 
 def platform_of(loaded) -> str:
     """The OIP platform name of a loaded version, as `GET /v2/models/<m>` reports it."""
-    return gateway._platform(loaded)
+    return loaded.platform
 
 
 def versions_of(model: str) -> list[str]:

@@ -18,10 +18,10 @@ from serving.grpc import calls, catalog, tensors
 from serving.grpc.calls import rpc
 from serving.pool import get_pool
 from serving.protocols import oip
+from serving.protocols.table import Protocol
 from serving.protocols.tfserving import output_names
 from serving.replies import ProtocolError
 
-PROTOCOL = "grpc-oip"
 _CONFIG_TYPES = {datatype: f"TYPE_{datatype}" for datatype in oip.DATATYPES}
 _CONFIG_TYPES["BYTES"] = "TYPE_STRING"
 
@@ -32,6 +32,7 @@ class GrpcInferRequest:
 
     feeds: dict[str, np.ndarray]
     requested_outputs: list[str] | None
+    id: str = ""
 
 
 def parse_infer(request, signature: dict) -> GrpcInferRequest:
@@ -67,7 +68,7 @@ def parse_infer(request, signature: dict) -> GrpcInferRequest:
                 raise InvalidInput(f"output {output.name!r} is requested more than once")
             _refuse_unsupported(output.parameters, f"output {output.name!r}")
             requested.append(output.name)
-    return GrpcInferRequest(feeds, requested)
+    return GrpcInferRequest(feeds, requested, request.id)
 
 
 def _refuse_unsupported(parameters, where: str) -> None:
@@ -111,9 +112,9 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     @rpc
     def ModelReady(self, request, context):
-        _, environ = calls.authenticate(context, request.name)
+        principal, environ = calls.authenticate(context, request.name)
         try:
-            calls.target(request.name, request.version, None, environ)
+            calls.target(request.name, request.version, None, environ, principal)
         except ProtocolError as exc:
             if exc.status != 503:
                 raise
@@ -122,8 +123,8 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     @rpc
     def ModelMetadata(self, request, context):
-        _, environ = calls.authenticate(context, request.name)
-        loaded, _, _ = calls.target(request.name, request.version, None, environ)
+        principal, environ = calls.authenticate(context, request.name)
+        loaded, _, _ = calls.target(request.name, request.version, None, environ, principal)
         return pb.ModelMetadataResponse(
             name=request.name,
             versions=catalog.versions_of(request.name),
@@ -135,8 +136,8 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
     @rpc
     def ModelConfig(self, request, context):
         """Triton's configuration, the same as REST's `/config` (serving/protocols/triton.py)."""
-        _, environ = calls.authenticate(context, request.name)
-        loaded, route, _ = calls.target(request.name, request.version, None, environ)
+        principal, environ = calls.authenticate(context, request.name)
+        loaded, route, _ = calls.target(request.name, request.version, None, environ, principal)
         runtime = loaded.runtime
         max_batch = route.config["max_batch_size"] if route is not None else 0
         xla, reason = getattr(runtime, "xla", None), getattr(runtime, "xla_error", None) or ""
@@ -186,17 +187,36 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
         started = time.perf_counter()
         model = request.model_name
         principal, environ = calls.authenticate(context, model)
-        target = calls.target(model, request.model_version, None, environ)
-        parsed, outputs, request_id, _ = inference.predict(
-            PROTOCOL, target, principal, started, lambda sig: parse_infer(request, sig)
-        )
-        loaded = target[0]
-        response = pb.ModelInferResponse(
-            model_name=model, model_version=str(loaded.number), id=request.id
-        )
-        for name in parsed.requested_outputs or output_names(outputs, loaded.signature):
-            datatype, shape, raw = tensors.oip_output(outputs[name])
-            response.outputs.add(name=name, datatype=datatype, shape=shape)
-            response.raw_output_contents.append(raw)
+        target = calls.target(model, request.model_version, None, environ, principal)
+        request_id = inference.new_request_id()
+        with gateway.PredictCall(
+            PROTOCOL.name, target, principal.prefix, request_id, started
+        ) as call:
+            parsed = PROTOCOL.parse(request, target.loaded.signature)
+            result = call.run(parsed.feeds)
         context.set_trailing_metadata((("x-prediction-id", request_id),))
-        return response
+        return PROTOCOL.format(result, parsed)
+
+
+def format_infer(result, parsed: GrpcInferRequest) -> pb.ModelInferResponse:
+    """The answer: every output (or the requested ones) in `raw_output_contents`."""
+    loaded, outputs = result.loaded, result.outputs
+    response = pb.ModelInferResponse(
+        model_name=loaded.model_name, model_version=str(loaded.number), id=parsed.id
+    )
+    for name in parsed.requested_outputs or output_names(outputs, loaded.signature):
+        datatype, shape, raw = tensors.oip_output(outputs[name])
+        response.outputs.add(name=name, datatype=datatype, shape=shape)
+        response.raw_output_contents.append(raw)
+    return response
+
+
+# This service's entry in the protocol table (serving/protocols/table.py has the REST ones).
+PROTOCOL = Protocol(
+    name="grpc-oip",
+    paths="",
+    predict="inference.GRPCInferenceService/ModelInfer",
+    parse=parse_infer,
+    format=format_infer,
+    error=calls.abort,
+)

@@ -53,7 +53,7 @@ def oip_input(tensor, raw: bytes | None, spec: dict) -> np.ndarray:
         if has_contents:
             raise InvalidInput(f"input {name!r} has both contents and raw_input_contents")
         # The REST binary extension's decoder: same layout, same messages.
-        return oip._from_binary(name, memoryview(raw), tensor.datatype, shape, count)
+        return oip.tensor_from_binary(name, memoryview(raw), tensor.datatype, shape, count)
     field = CONTENTS_FIELD.get(tensor.datatype)
     if field is None:
         raise InvalidInput(f"input {name!r}: {tensor.datatype} travels in raw_input_contents only")
@@ -90,7 +90,7 @@ def _narrow(name: str, values: np.ndarray, dtype: np.dtype, dtype_name: str) -> 
 def oip_output(array: np.ndarray) -> tuple[str, list[int], bytes]:
     """(datatype, shape, raw bytes) of one output, as `raw_output_contents` carries it."""
     array = np.asarray(array)
-    return oip.array_datatype(array), list(array.shape), oip._to_binary(array)
+    return oip.array_datatype(array), list(array.shape), oip.tensor_to_binary(array)
 
 
 # -- TensorFlow TensorProto ---------------------------------------------------------------------

@@ -12,7 +12,7 @@ from google.protobuf import wrappers_pb2
 from tensorflow.core.protobuf import error_codes_pb2, meta_graph_pb2
 
 from core.errors import InvalidInput
-from serving import inference
+from serving import gateway, inference
 from serving.grpc import calls, tensors
 from serving.grpc.calls import rpc
 from serving.grpc.tfs import (
@@ -24,9 +24,9 @@ from serving.grpc.tfs import (
     prediction_service_pb2_grpc,
 )
 from serving.pool import get_pool
+from serving.protocols.table import Protocol
 from serving.protocols.tfserving import PREDICT_METHOD, SERVING_DEFAULT, output_names
 
-PROTOCOL = "grpc-tfserving"
 _AVAILABLE = get_model_status_pb2.ModelVersionStatus.State.AVAILABLE
 _END = get_model_status_pb2.ModelVersionStatus.State.END
 SIGNATURE_DEF = "signature_def"
@@ -36,6 +36,7 @@ SIGNATURE_DEF = "signature_def"
 class GrpcPredictRequest:
     feeds: dict[str, np.ndarray]
     output_filter: list[str] | None
+    model_name: str = ""
 
 
 def _spec_parts(spec) -> tuple[str, str | None, str | None]:
@@ -69,7 +70,7 @@ def parse_predict(request, signature: dict) -> GrpcPredictRequest:
         for name in wanted:
             if name not in known:
                 raise InvalidInput(f"output tensor alias not found in signature: {name}")
-    return GrpcPredictRequest(feeds, wanted)
+    return GrpcPredictRequest(feeds, wanted, request.model_spec.name)
 
 
 def _model_spec(model: str, number: int, signature_name: str = SERVING_DEFAULT):
@@ -94,28 +95,27 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         model, version, label = _spec_parts(request.model_spec)
         principal, environ = calls.authenticate(context, model)
         _check_signature(request.model_spec.signature_name)
-        target = calls.target(model, version, label, environ)
-        parsed, outputs, request_id, _ = inference.predict(
-            PROTOCOL, target, principal, started, lambda sig: parse_predict(request, sig)
-        )
-        loaded = target[0]
-        response = predict_pb2.PredictResponse(model_spec=_model_spec(model, loaded.number))
-        for name in parsed.output_filter or output_names(outputs, loaded.signature):
-            response.outputs[name].CopyFrom(tensors.to_tensor_proto(outputs[name]))
+        target = calls.target(model, version, label, environ, principal)
+        request_id = inference.new_request_id()
+        with gateway.PredictCall(
+            PROTOCOL.name, target, principal.prefix, request_id, started
+        ) as call:
+            parsed = PROTOCOL.parse(request, target.loaded.signature)
+            result = call.run(parsed.feeds)
         context.set_trailing_metadata((("x-prediction-id", request_id),))
-        return response
+        return PROTOCOL.format(result, parsed)
 
     @rpc
     def GetModelMetadata(self, request, context):
         model, version, label = _spec_parts(request.model_spec)
-        _, environ = calls.authenticate(context, model)
+        principal, environ = calls.authenticate(context, model)
         fields = list(request.metadata_field)
         if not fields:
             raise InvalidInput("GetModelMetadataRequest must specify at least one metadata_field")
         for field in fields:
             if field != SIGNATURE_DEF:
                 raise InvalidInput(f"Metadata field {field} is not supported")
-        loaded, _, _ = calls.target(model, version, label, environ)
+        loaded, _, _ = calls.target(model, version, label, environ, principal)
         signature = loaded.signature
         definition = meta_graph_pb2.SignatureDef(method_name=PREDICT_METHOD)
         for spec in signature["inputs"]:
@@ -135,6 +135,26 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         return response
 
 
+def format_predict(result, parsed: GrpcPredictRequest) -> predict_pb2.PredictResponse:
+    """The answer: every output (or those in `output_filter`) as TensorProtos."""
+    loaded, outputs = result.loaded, result.outputs
+    response = predict_pb2.PredictResponse(model_spec=_model_spec(parsed.model_name, loaded.number))
+    for name in parsed.output_filter or output_names(outputs, loaded.signature):
+        response.outputs[name].CopyFrom(tensors.to_tensor_proto(outputs[name]))
+    return response
+
+
+# This service's entry in the protocol table (serving/protocols/table.py has the REST ones).
+PROTOCOL = Protocol(
+    name="grpc-tfserving",
+    paths="",
+    predict="tensorflow.serving.PredictionService/Predict",
+    parse=parse_predict,
+    format=format_predict,
+    error=calls.abort,
+)
+
+
 class ModelService(model_service_pb2_grpc.ModelServiceServicer):
     """`tensorflow.serving.ModelService`: status only; the server's config is not reloadable."""
 
@@ -143,8 +163,10 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
         """As REST's status: a version lists itself; a model or label lists every version loaded
         here, plus those that failed to load (END, with the cause)."""
         model, version, label = _spec_parts(request.model_spec)
-        _, environ = calls.authenticate(context, model)
-        loaded, _, _ = calls.target(model, version, label, environ)  # unknown -> NOT_FOUND
+        principal, environ = calls.authenticate(context, model)
+        loaded, _, _ = calls.target(
+            model, version, label, environ, principal
+        )  # unknown -> NOT_FOUND
         table = get_pool().table
         response = get_model_status_pb2.GetModelStatusResponse()
         numbers = (

@@ -20,6 +20,7 @@ from serving.protocols.tfserving import (
 )
 
 FIELDS = ("instances", "inputs")
+JSON = "application/json"
 
 
 def parse_predict(body: bytes, signature: dict) -> PredictRequest:
@@ -56,3 +57,26 @@ def format_predict(
             "prediction_ids": list(prediction_ids),
         }
     )
+
+
+# -- the protocol table's entries (serving/protocols/table.py) ---------------------------------
+def parse(call, signature: dict) -> PredictRequest:
+    return parse_predict(call.body, signature)
+
+
+def answer(result, request: PredictRequest) -> tuple[bytes, list, str]:
+    """(body, headers, content type) of a served prediction (`result`: inference.Prediction)."""
+    body = format_predict(
+        result.outputs,
+        result.loaded.signature,
+        model=result.loaded.model_name,
+        version=result.loaded.number,
+        deployment=result.route.name if result.route is not None else "",
+        prediction_ids=result.prediction_ids,
+    )
+    return body, [], JSON
+
+
+def error_body(message: str, code: str = "invalid") -> bytes:
+    """Modelgate's error object: the message and a stable code."""
+    return jsonio.dumps({"error": message, "code": code})

@@ -170,7 +170,7 @@ def _input(index, entry, specs, binary, offset, header_length, seen):
             f"({len(binary) - offset} bytes left)"
         )
     chunk = binary[offset : offset + size]
-    return name, _from_binary(name, chunk, datatype, shape, count), size
+    return name, tensor_from_binary(name, chunk, datatype, shape, count), size
 
 
 def _refuse_unsupported(parameters: dict, where: str) -> None:
@@ -179,7 +179,8 @@ def _refuse_unsupported(parameters: dict, where: str) -> None:
             raise InvalidInput(f"{where}: the {key!r} parameter is not supported")
 
 
-def _from_binary(name: str, chunk: memoryview, datatype: str, shape: list, count: int):
+def tensor_from_binary(name: str, chunk: memoryview, datatype: str, shape: list, count: int):
+    """One tensor in the binary extension's layout (also gRPC's raw contents) as an array."""
     if datatype == "BYTES":
         return _bytes_elements(name, chunk, count).reshape(shape)
     dtype = numpy_dtype(DATATYPES[datatype]).newbyteorder("<")
@@ -273,7 +274,7 @@ def format_infer(
             data = _json_data(array)
             binary = data is None  # bytes that are not UTF-8 cannot travel as JSON text
         if binary:
-            raw = _to_binary(array)
+            raw = tensor_to_binary(array)
             entry["parameters"] = {"binary_data_size": len(raw)}
             chunks.append(raw)
         else:
@@ -305,7 +306,8 @@ def _as_bytes(item: Any) -> bytes:
     return item.encode("utf-8") if isinstance(item, str) else bytes(item)
 
 
-def _to_binary(array: np.ndarray) -> bytes:
+def tensor_to_binary(array: np.ndarray) -> bytes:
+    """An array in the binary extension's layout (also gRPC's raw output contents)."""
     if array.dtype.kind in "OSU":
         parts = []
         for item in array.reshape(-1).tolist():
@@ -351,6 +353,27 @@ def ready_body(name: str | None = None) -> bytes:
     return jsonio.dumps({"name": name, "ready": True})
 
 
-def error_body(message: str) -> bytes:
-    """The OIP error object."""
+def error_body(message: str, code: str = "") -> bytes:
+    """The OIP error object (it has no code field)."""
     return jsonio.dumps({"error": message})
+
+
+# -- the protocol table's entries (serving/protocols/table.py) ---------------------------------
+def parse(call, signature: dict) -> InferRequest:
+    """An `/infer` call: the binary extension's header length comes as an HTTP header."""
+    value = call.environ.get("HTTP_INFERENCE_HEADER_CONTENT_LENGTH")
+    try:
+        header_length = int(value) if value is not None else None
+    except ValueError:
+        raise InvalidInput(f"invalid {HEADER_LENGTH}") from None
+    return parse_infer(call.body, header_length, signature)
+
+
+def answer(result, request: InferRequest) -> tuple[bytes, list, str]:
+    """(body, headers, content type) of a served inference (`result`: inference.Prediction)."""
+    loaded = result.loaded
+    body, headers = format_infer(
+        loaded.model_name, str(loaded.number), request, result.outputs, loaded.signature
+    )
+    content_type = headers.pop("Content-Type")
+    return body, list(headers.items()), content_type

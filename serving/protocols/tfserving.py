@@ -269,6 +269,17 @@ def _tensor_info(spec: dict, tensor_name: str) -> dict[str, Any]:
     }
 
 
-def error_body(message: str) -> bytes:
-    """TF Serving's error object."""
+def error_body(message: str, code: str = "") -> bytes:
+    """TF Serving's error object (it has no code field)."""
     return jsonio.dumps({"error": message})
+
+
+# -- the protocol table's entries (serving/protocols/table.py) ---------------------------------
+def parse(call, signature: dict) -> PredictRequest:
+    return parse_predict(call.body, signature)
+
+
+def answer(result, request: PredictRequest) -> tuple[bytes, list, str]:
+    """(body, headers, content type) of a served prediction (`result`: inference.Prediction)."""
+    body = format_predict(result.outputs, result.loaded.signature, request.layout)
+    return body, [], "application/json"

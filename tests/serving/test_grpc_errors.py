@@ -149,14 +149,14 @@ def test_stopping_lets_in_flight_calls_finish_and_refuses_new_ones(
     from serving import inference
 
     entered, release = threading.Event(), threading.Event()
-    original = inference._infer
+    original = inference.infer
 
     def slow_infer(*args):
         entered.set()
         release.wait(10)
         return original(*args)
 
-    monkeypatch.setattr(inference, "_infer", slow_infer)
+    monkeypatch.setattr(inference, "infer", slow_infer)
     with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
         results = []
         caller = threading.Thread(target=lambda: results.append(tfs_call(channel, predict_key)))

@@ -7,7 +7,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
-from serving import shadow
+from serving import inference, shadow
 
 
 class _SlowBatcher:
@@ -28,17 +28,13 @@ def test_drain_finishes_running_copies_drops_queued_ones_and_skips_later_ones(mo
     batcher = _SlowBatcher()
     route = SimpleNamespace(shadow=SimpleNamespace(batcher=batcher))
     published = []
+    monkeypatch.setattr(inference, "publish", published.append)
+    primary = SimpleNamespace(
+        route=route, feeds={"features": [[1.0]]}, rows=1, key_prefix="", protocol="native"
+    )
 
     def call():
-        return shadow.mirror(
-            route,
-            {"features": [[1.0]]},
-            1,
-            None,
-            "native",
-            lambda **event: published.append(event),
-            lambda rows: ("req", ["req-0"]),
-        )
+        return shadow.mirror(primary)
 
     assert call() and call()  # one runs (held in the batcher), one waits in the queue
     assert batcher.started.wait(5)
@@ -54,5 +50,5 @@ def test_drain_finishes_running_copies_drops_queued_ones_and_skips_later_ones(mo
     drained.join(5)
     assert not drained.is_alive()
     assert batcher.calls == 1  # the queued copy was dropped, not run
-    assert [event["status"] for event in published] == [200]
+    assert [result.status for result in published] == [200]
     assert call() is False  # after the drain: skipped, no exception for the primary request
