@@ -38,8 +38,6 @@ def readyz(request):
 def dashboard(request):
     """Every deployment (what serves, how it does, what changed last), then every model."""
     rows = overview_rows()
-    if request.htmx:  # the live refresh of the deployments table
-        return render(request, "console/_overview_deployments.html", {"rows": rows})
     serving: dict[int, list] = {}
     for row in rows:
         versions = ", ".join(f"v{v.version.number}" for v in row.variants)
@@ -49,4 +47,6 @@ def dashboard(request):
     for model in models:
         model.serving = serving.get(model.pk, [])
     context = {"rows": rows, "models": models, "alerts": alerts_open()[:20]}
-    return render(request, "console/dashboard.html", context)
+    # The 10-second refresh: the deployments table, with alerts and models out of band.
+    template = "console/_overview_live.html" if request.htmx else "console/dashboard.html"
+    return render(request, template, context)

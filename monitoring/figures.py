@@ -134,9 +134,16 @@ def event_marks(events) -> list[dict]:
     return marks
 
 
-def live_payload(figure_json: dict[str, str], *, summary: str, updated: datetime) -> bytes:
-    """`{"figures": {element id: figure}, "summary": html, "updated": iso}` built around the
-    figures' JSON text as it is (no second parse and dump)."""
+def live_payload(
+    figure_json: dict[str, str],
+    *,
+    summary: str,
+    updated: datetime,
+    replace: dict[str, str] | None = None,
+) -> bytes:
+    """`{"figures": {element id: figure}, "summary": html, "replace": {element id: html},
+    "updated": iso}` built around the figures' JSON text as it is (no second parse and dump).
+    `replace` carries other parts of the page that the same refresh brings up to date."""
     parts = [
         orjson.dumps(chart_id) + b":" + text.encode() for chart_id, text in figure_json.items()
     ]
@@ -145,6 +152,8 @@ def live_payload(figure_json: dict[str, str], *, summary: str, updated: datetime
         + b",".join(parts)
         + b'},"summary":'
         + orjson.dumps(summary)
+        + b',"replace":'
+        + orjson.dumps(replace or {})
         + b',"updated":'
         + orjson.dumps(updated.astimezone(UTC).strftime("%H:%M:%S UTC"))
         + b"}"

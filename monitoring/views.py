@@ -8,6 +8,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
@@ -64,14 +65,18 @@ def _deployment_charts(deployment, window) -> dict:
     }
 
 
-def _live_charts_response(request, summary_template: str, context: dict) -> HttpResponse:
+def _live_charts_response(
+    request, summary_template: str, context: dict, replace: dict[str, str] | None = None
+) -> HttpResponse:
     """The refresh of a live charts box as JSON: the figures (for Plotly.react on the charts
-    already drawn, so axes, legends and toolbars stay) and the re-rendered summary."""
+    already drawn, so axes, legends and toolbars stay), the re-rendered summary, and `replace`:
+    other parts of the page (by element id) that the same events change."""
     summary = render_to_string(summary_template, context, request=request)
     body = figures.live_payload(
         {f"chart-{name}": fig for name, _, fig in context["figures"]},
         summary=summary,
         updated=timezone.now(),
+        replace=replace,
     )
     return HttpResponse(body, content_type="application/json")
 
@@ -108,8 +113,20 @@ def deployment_charts(request, model: str, deployment: str):
         return HttpResponse(
             figures.error_payload(error), content_type="application/json", status=400
         )
+    # Open alerts too: one resolved elsewhere (or raised, e.g. an automatic rollback) leaves
+    # the page in the same refresh that redraws the charts with the new deploy marks.
+    alerts = render_to_string(
+        "monitoring/_alerts.html",
+        {
+            "alerts": selectors.alerts_open().filter(deployment=obj),
+            # A resolve returns to the page (same window), not to this JSON.
+            "alerts_next": reverse("monitoring:deployment", args=[model, deployment])
+            + (f"?{request.GET.urlencode()}" if request.GET else ""),
+        },
+        request=request,
+    )
     return _live_charts_response(
-        request, "monitoring/_summary.html", _deployment_charts(obj, window)
+        request, "monitoring/_summary.html", _deployment_charts(obj, window), {"alerts": alerts}
     )
 
 

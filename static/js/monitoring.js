@@ -1,7 +1,7 @@
 // Monitoring pages: draw the Plotly figures the server built (JSON data blocks), then keep them
 // live in place. A refresh fetches JSON and calls Plotly.react on the charts already drawn, so
 // axis titles, legends, toolbars and the user's zoom survive any number of refreshes; only the
-// summary above the charts is re-rendered (server HTML, escaped there).
+// summary above the charts and the open alerts are re-rendered (server HTML, escaped there).
 (function () {
   "use strict";
 
@@ -48,6 +48,11 @@
         })
         .then(function (body) {
           if (summary) { summary.innerHTML = body.summary; }
+          // Other parts of the page the same events change (open alerts): server HTML by id.
+          Object.keys(body.replace || {}).forEach(function (id) {
+            var part = document.getElementById(id);
+            if (part) { part.outerHTML = body.replace[id]; }
+          });
           Object.keys(body.figures).forEach(function (id) { draw(id, body.figures[id]); });
           box.dataset.refreshes = String(Number(box.dataset.refreshes || 0) + 1);
           if (status) { status.textContent = "updated " + body.updated; }
