@@ -1,6 +1,6 @@
 """gunicorn settings for the `web` process (console + management API); see docker-compose.yml.
 
-The serving process runs on granian (measured faster on the predict path, ARCHITECTURE.md);
+The serving process runs on granian (measured faster on the predict path: docs/architecture.md);
 this file is for the console, where gunicorn's maturity matters more than microseconds."""
 
 import multiprocessing
