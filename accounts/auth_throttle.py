@@ -24,7 +24,7 @@ class AuthThrottled(Exception):
 
 
 def _rate() -> str:
-    return getattr(settings, "MODELGATE_AUTH_FAILURES_PER_IP", "") or ""
+    return settings.MODELGATE_AUTH_FAILURES_PER_IP
 
 
 def check_address(ip: str | None) -> None:

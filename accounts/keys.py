@@ -103,7 +103,7 @@ _unknown: OrderedDict[str, float] = OrderedDict()
 
 
 def _ttl() -> float:
-    return float(getattr(settings, "MODELGATE_API_KEY_CACHE_SECONDS", 5.0))
+    return float(settings.MODELGATE_API_KEY_CACHE_SECONDS)
 
 
 def clear_key_cache() -> None:
@@ -285,7 +285,7 @@ def _touch(key_id: int) -> None:
             _last_touch.clear()
         _last_touch[key_id] = now
         _pending[key_id] = timezone.now()
-    if getattr(settings, "MODELGATE_API_KEY_LAST_USED_ASYNC", True):
+    if settings.MODELGATE_API_KEY_LAST_USED_ASYNC:
         _ensure_writer()
         _wake.set()
     # Otherwise the write happens on request_finished (after the response) or flush_last_used().
@@ -335,7 +335,7 @@ def _ensure_writer() -> None:
 
 
 def _flush_after_request(**kwargs) -> None:
-    if _pending and not getattr(settings, "MODELGATE_API_KEY_LAST_USED_ASYNC", True):
+    if _pending and not settings.MODELGATE_API_KEY_LAST_USED_ASYNC:
         flush_last_used()
 
 

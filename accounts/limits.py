@@ -90,7 +90,7 @@ def quota_window(unit: str, now: float) -> tuple[int, int]:
 
 def default_ceilings(role: str) -> Ceilings:
     """The settings' ceilings for a role (MODELGATE_ROLE_LIMITS) when no RoleLimits row exists."""
-    table = getattr(settings, "MODELGATE_ROLE_LIMITS", {}) or {}
+    table = settings.MODELGATE_ROLE_LIMITS
     row = table.get(str(role), {})
     return Ceilings(
         max_rate=row.get("max_rate") or None,
@@ -107,4 +107,4 @@ def stricter_rate(*rates: str | None) -> str | None:
 
 def effective_rate(own: str | None, ceiling: str | None) -> str | None:
     """A key's own rate, else the predict default capped by the role's ceiling."""
-    return own or stricter_rate(getattr(settings, "MODELGATE_DEFAULT_RATE_LIMIT", None), ceiling)
+    return own or stricter_rate(settings.MODELGATE_DEFAULT_RATE_LIMIT, ceiling)

@@ -256,7 +256,7 @@ class LeasedLimiter:
         return (window.bucket + oldest + 1) * window.width
 
     def _cache(self):
-        return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+        return caches[settings.RATELIMIT_USE_CACHE]
 
     def _key(self, value: str, rate: str, bucket: int) -> str:
         # Hashed: values may be usernames with any characters; keys stay short and safe.

@@ -24,7 +24,7 @@ _last_flush = 0.0
 
 
 def _cache():
-    return caches[getattr(settings, "RATELIMIT_USE_CACHE", "default")]
+    return caches[settings.RATELIMIT_USE_CACHE]
 
 
 _day_memo: tuple[int, str] = (-1, "")

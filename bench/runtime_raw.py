@@ -16,6 +16,8 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# The runtime reads its TensorFlow thread settings from Django's settings (serving/devices.py).
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "console.settings_test")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import numpy as np  # noqa: E402

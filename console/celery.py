@@ -18,11 +18,13 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.update(
     task_queues=(Queue("default"), Queue("gpu")),
     task_default_queue="default",
-    # Heavy TensorFlow work goes to the GPU workers; everything else stays on `default`.
+    # Heavy TensorFlow work goes to the GPU workers; everything else stays on `default` (the
+    # sweeper too: it must not wait behind an hour-long suite on a busy gpu worker).
+    # tests/console/test_celery_routes.py checks that every route names a real task.
     task_routes={
-        "registry.tasks.*": {"queue": "default"},
         "jobs.tasks.run_validation": {"queue": "gpu"},
         "jobs.tasks.run_batch_job": {"queue": "gpu"},
+        "jobs.tasks.sweep_lost_work": {"queue": "default"},
         "monitoring.tasks.*": {"queue": "default"},
     },
     task_acks_late=True,
@@ -34,10 +36,13 @@ app.conf.update(
 )
 
 
-def _beat_schedule() -> dict:
-    from monitoring.schedule import BEAT_SCHEDULE
+@app.on_after_configure.connect
+def _periodic_tasks(sender, source, **kwargs) -> None:
+    """Every periodic schedule is declared in one place: monitoring/schedule.py. Read once the
+    configuration is (Django's settings loaded), so importing this module configures nothing."""
+    from monitoring.schedule import beat_schedule
 
-    return BEAT_SCHEDULE
+    source.beat_schedule = beat_schedule()
 
 
 def _configure_embedded_broker() -> None:
@@ -57,8 +62,5 @@ def _forget_debug_queries(**kwargs) -> None:
 
     reset_queries()
 
-
-# Every periodic schedule is declared in one place: monitoring/schedule.py.
-app.conf.beat_schedule = _beat_schedule()
 
 app.autodiscover_tasks()

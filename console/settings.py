@@ -392,7 +392,7 @@ MODELGATE_LOG_RETENTION_DAYS = envint("MODELGATE_LOG_RETENTION_DAYS", 30, minimu
 MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS = envint(
     "MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS", 30, minimum=0
 )
-# A fall in a labelled quality score larger than this, window over window, raises an alert.
+# An alert when accuracy falls by more than this (absolute) or MAE rises by this share.
 MODELGATE_QUALITY_DROP = envfloat("MODELGATE_QUALITY_DROP", 0.05, minimum=0.0)
 # Who may scrape /metrics: a bearer token, and/or client networks.
 MODELGATE_METRICS_TOKEN = envsecret("MODELGATE_METRICS_TOKEN")

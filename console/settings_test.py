@@ -21,7 +21,8 @@ MODELGATE_POOL_AUTOSTART = False
 MODELGATE_PAYLOAD_SAMPLE_RATE = 1.0
 # A per-run cache prefix; server processes started by tests get the same one through the env.
 os.environ.setdefault("MODELGATE_CACHE_PREFIX", f"mgtest{os.getpid()}")
-CACHES["default"]["KEY_PREFIX"] = os.environ["MODELGATE_CACHE_PREFIX"]  # noqa: F405
+MODELGATE_CACHE_PREFIX = os.environ["MODELGATE_CACHE_PREFIX"]
+CACHES["default"]["KEY_PREFIX"] = MODELGATE_CACHE_PREFIX  # noqa: F405
 if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     # A file, not :memory:, so that server processes started by live tests share it.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}  # noqa: F405

@@ -25,7 +25,7 @@ def _networks(raw) -> tuple:
 
 
 def trusted_networks() -> tuple:
-    raw = getattr(settings, "MODELGATE_TRUSTED_PROXIES", "") or ""
+    raw = settings.MODELGATE_TRUSTED_PROXIES
     return _networks(raw if isinstance(raw, str) else tuple(raw))
 
 
@@ -48,7 +48,7 @@ def _inside(address, networks) -> bool:
 def client_ip(environ) -> str | None:
     """The client's IP from a WSGI environ or request.META; None when nothing parses."""
     remote = _parse(environ.get("REMOTE_ADDR"))
-    hops = int(getattr(settings, "MODELGATE_TRUSTED_PROXY_HOPS", 0) or 0)
+    hops = int(settings.MODELGATE_TRUSTED_PROXY_HOPS)
     networks = trusted_networks()
     if hops <= 0 and not networks:
         return str(remote) if remote else None

@@ -37,7 +37,7 @@ PROGRESS_SECONDS = 1.0
 
 
 def default_batch_size() -> int:
-    return int(getattr(settings, "MODELGATE_BATCH_JOB_BATCH_SIZE", 4096))
+    return int(settings.MODELGATE_BATCH_JOB_BATCH_SIZE)
 
 
 def result_root() -> Path:

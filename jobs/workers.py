@@ -24,13 +24,12 @@ logger = logging.getLogger(__name__)
 
 
 def heartbeat_seconds() -> float:
-    return float(getattr(settings, "MODELGATE_WORKER_HEARTBEAT_SECONDS", 10.0))
+    return float(settings.MODELGATE_WORKER_HEARTBEAT_SECONDS)
 
 
 def stale_after() -> timedelta:
     """A worker silent for this long is gone (three missed beats by default)."""
-    default = 3 * heartbeat_seconds() + 5
-    return timedelta(seconds=float(getattr(settings, "MODELGATE_WORKER_STALE_SECONDS", default)))
+    return timedelta(seconds=float(settings.MODELGATE_WORKER_STALE_SECONDS))
 
 
 def gpu_facts() -> list[dict[str, Any]] | None:

@@ -16,8 +16,6 @@ from accounts.permissions import request_ip
 from jobs.models import WorkerHeartbeat
 from serving import telemetry
 
-DEFAULT_ALLOW = ("127.0.0.1/32", "::1/128")
-
 
 class HeartbeatCollector(Collector):
     """Seconds since each worker last reported (jobs.WorkerHeartbeat)."""
@@ -42,7 +40,7 @@ database_registry.register(HeartbeatCollector())
 
 
 def _allowed_networks() -> list:
-    raw = getattr(settings, "MODELGATE_METRICS_ALLOW_IPS", DEFAULT_ALLOW)
+    raw = settings.MODELGATE_METRICS_ALLOW_IPS
     if isinstance(raw, str):
         raw = [part for part in raw.replace(",", " ").split() if part]
     return [ipaddress.ip_network(item, strict=False) for item in raw]
@@ -50,7 +48,7 @@ def _allowed_networks() -> list:
 
 def scrape_allowed(request) -> tuple[bool, int, str]:
     """(allowed, status if not, why): the bearer token when one is set, else the IP allow-list."""
-    token = getattr(settings, "MODELGATE_METRICS_TOKEN", "")
+    token = settings.MODELGATE_METRICS_TOKEN
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if header:
         scheme, _, presented = header.partition(" ")

@@ -17,7 +17,7 @@ MIN_LABELLED = 20  # a step with fewer labels is too noisy to call a drop
 
 
 def _drop_threshold() -> float:
-    return float(getattr(settings, "MODELGATE_QUALITY_DROP", 0.05))
+    return settings.MODELGATE_QUALITY_DROP
 
 
 def scores(predicted: np.ndarray, label: np.ndarray, task: str) -> dict:

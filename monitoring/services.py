@@ -210,8 +210,8 @@ def retention_purge(*, now=None) -> dict[str, int]:
     MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS and 10-second rollups past a day (hourly and daily
     rollups are kept)."""
     now = now or timezone.now()
-    log_days = getattr(settings, "MODELGATE_LOG_RETENTION_DAYS", 30)
-    minute_days = getattr(settings, "MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS", 30)
+    log_days = settings.MODELGATE_LOG_RETENTION_DAYS
+    minute_days = settings.MODELGATE_MINUTE_ROLLUP_RETENTION_DAYS
     logs, _ = PredictionLog.objects.filter(ts__lt=now - timedelta(days=log_days)).delete()
     cutoff = now - timedelta(days=minute_days)
     minutes, _ = MetricRollup.objects.filter(

@@ -15,7 +15,7 @@ from django.db import IntegrityError, transaction
 from core.errors import InvalidInput, Unavailable
 from registry import graph_scan
 from registry.archives import TAR, extract_archive, savedmodel_root
-from registry.constants import DEFAULT_MAX_ARCHIVE_FILES, ArtifactFormat
+from registry.constants import ArtifactFormat
 from registry.models import Artifact
 from registry.storage import blob_store
 
@@ -30,7 +30,7 @@ def extract_root() -> Path:
     """Where SavedModel archives are unpacked for loading: beside the store by default, or a
     writable scratch dir (MODELGATE_ARTIFACT_EXTRACT_ROOT) where readers mount the store
     read-only (serving, validation and batch workers in compose and Kubernetes)."""
-    configured = getattr(settings, "MODELGATE_ARTIFACT_EXTRACT_ROOT", "")
+    configured = settings.MODELGATE_ARTIFACT_EXTRACT_ROOT
     return Path(configured) if configured else artifact_root() / "extracted"
 
 
@@ -39,7 +39,7 @@ def max_upload_bytes() -> int:
 
 
 def max_archive_files() -> int:
-    return int(getattr(settings, "MODELGATE_MAX_ARCHIVE_FILES", DEFAULT_MAX_ARCHIVE_FILES))
+    return int(settings.MODELGATE_MAX_ARCHIVE_FILES)
 
 
 def artifact_store_file(fileobj_or_path: Any, *, fmt: str) -> Artifact:

@@ -54,6 +54,3 @@ BASE_IMAGE_RE = re.compile(
 VERSION_RE = re.compile(r"^\d+(\.\d+){0,3}$")
 MEMORY_LIMIT_RE = re.compile(r"^[1-9]\d*(Ki|Mi|Gi|Ti|K|M|G|T)?$")
 ENV_VAR_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-# Archive guards (a SavedModel has a few dozen files; a zip bomb has many or expands hugely).
-DEFAULT_MAX_ARCHIVE_FILES = 10_000

@@ -8,14 +8,12 @@ parity check against a version's EnvironmentSpec).
 
 from __future__ import annotations
 
-import os
 import platform
 import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-INTER_OP_ENV = "MODELGATE_TF_INTER_OP"
-INTRA_OP_ENV = "MODELGATE_TF_INTRA_OP"
+from django.conf import settings
 
 _lock = threading.Lock()
 _configured: DeviceInfo | None = None
@@ -37,19 +35,6 @@ class DeviceInfo:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-def _env_threads(name: str) -> int | None:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{name} must be a whole number of threads, not {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"{name} cannot be negative (0 lets TensorFlow choose)")
-    return value
 
 
 def _set_threads(tf, inter: int | None, intra: int | None, notes: list[str]) -> None:
@@ -88,7 +73,8 @@ def configure_tensorflow() -> DeviceInfo:
         import tensorflow as tf
 
         notes: list[str] = []
-        inter, intra = _env_threads(INTER_OP_ENV), _env_threads(INTRA_OP_ENV)
+        # Checked at start-up (console/settings.py): whole numbers, None or 0 = TensorFlow's.
+        inter, intra = settings.MODELGATE_TF_INTER_OP, settings.MODELGATE_TF_INTRA_OP
         gpus = tf.config.list_physical_devices("GPU")
         for gpu in gpus:
             try:
@@ -105,7 +91,7 @@ def configure_tensorflow() -> DeviceInfo:
             fallback = "no GPU visible"
             if not tf.test.is_built_with_cuda():
                 fallback += " (this TensorFlow build has no CUDA support)"
-            elif os.environ.get("CUDA_VISIBLE_DEVICES", None) in ("", "-1"):
+            elif settings.CUDA_VISIBLE_DEVICES in ("", "-1"):
                 fallback += " (CUDA_VISIBLE_DEVICES hides every GPU)"
         build = dict(tf.sysconfig.get_build_info())
         _configured = DeviceInfo(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
+
+from django.conf import settings
 
 from jobs.validation.context import CheckResult, SuiteContext
 
 NAME = "environment_parity"
-IMAGE_DIGEST_ENV = "MODELGATE_IMAGE_DIGEST"
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 
@@ -17,7 +17,7 @@ def worker_environment() -> dict:
     from serving.devices import describe
 
     facts = describe()
-    facts["image_digest"] = os.environ.get(IMAGE_DIGEST_ENV, "").strip() or None
+    facts["image_digest"] = settings.MODELGATE_IMAGE_DIGEST.strip() or None
     return facts
 
 

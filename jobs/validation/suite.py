@@ -75,7 +75,7 @@ def load_runtime(version: ModelVersion, max_batch_size: int, buckets: list[int] 
         max_batch_size=max_batch_size,
         buckets=buckets,
         device=info.device,
-        jit=getattr(settings, "MODELGATE_XLA", True),
+        jit=settings.MODELGATE_XLA,
     )
     runtime.warm_up()
     return runtime

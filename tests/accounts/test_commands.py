@@ -52,8 +52,8 @@ def test_create_api_key_refuses_bad_input(bob, args, message):
     assert not ApiKey.objects.exists()
 
 
-def test_ensure_admin_creates_the_admin_once_with_a_generated_password(db, monkeypatch):
-    monkeypatch.delenv("MODELGATE_ADMIN_PASSWORD", raising=False)
+def test_ensure_admin_creates_the_admin_once_with_a_generated_password(db, settings):
+    settings.MODELGATE_ADMIN_PASSWORD = ""
     output = _run("ensure_admin")
     assert output.startswith("Created admin user 'admin' with password: ")
     password = output.strip().rsplit(" ", 1)[1]
@@ -63,8 +63,8 @@ def test_ensure_admin_creates_the_admin_once_with_a_generated_password(db, monke
     assert "password" not in again and get_user_model().objects.count() == 1
 
 
-def test_ensure_admin_takes_the_password_from_the_environment(db, monkeypatch):
-    monkeypatch.setenv("MODELGATE_ADMIN_PASSWORD", "a long enough admin passphrase")
+def test_ensure_admin_takes_the_password_from_the_environment(db, settings):
+    settings.MODELGATE_ADMIN_PASSWORD = "a long enough admin passphrase"
     output = _run("ensure_admin")
     assert "a long enough admin passphrase" not in output
     assert (
@@ -74,8 +74,8 @@ def test_ensure_admin_takes_the_password_from_the_environment(db, monkeypatch):
     )
 
 
-def test_ensure_admin_names_the_variable_when_its_password_is_refused(db, monkeypatch):
-    monkeypatch.setenv("MODELGATE_ADMIN_PASSWORD", "some-pw")
+def test_ensure_admin_names_the_variable_when_its_password_is_refused(db, settings):
+    settings.MODELGATE_ADMIN_PASSWORD = "some-pw"
     with pytest.raises(CommandError) as refused:
         _run("ensure_admin")
     message = str(refused.value)

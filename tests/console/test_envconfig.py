@@ -86,14 +86,23 @@ def test_a_secret_comes_from_the_file_its_name_file_points_to(monkeypatch, tmp_p
         envconfig.envsecret(NAME)
 
 
-def test_start_up_fails_on_a_mistyped_setting(monkeypatch):
+@pytest.mark.parametrize(
+    ("name", "raw", "message"),
+    [
+        ("MODELGATE_XLA", "ture", "MODELGATE_XLA must be a boolean"),
+        ("MODELGATE_TF_INTRA_OP", "many", "MODELGATE_TF_INTRA_OP must be a whole number"),
+        ("MODELGATE_PAYLOAD_SAMPLE_RATE", "5%", "MODELGATE_PAYLOAD_SAMPLE_RATE must be a number"),
+        ("MODELGATE_LOG_FORMAT", "xml", "MODELGATE_LOG_FORMAT must be one of"),
+    ],
+)
+def test_start_up_fails_on_a_mistyped_setting(name, raw, message):
     """The whole chain: a typo in a real variable stops the settings import with its name."""
     env = {
         "PATH": "/usr/bin:/bin",
         "SECRET_KEY": "x" * 50,
         "ALLOWED_HOSTS": "example.com",
         "MODELGATE_DEV_ENV": "",
-        "MODELGATE_XLA": "ture",
+        name: raw,
     }
     result = subprocess.run(
         [sys.executable, "-c", "import console.settings"],
@@ -104,5 +113,5 @@ def test_start_up_fails_on_a_mistyped_setting(monkeypatch):
         timeout=60,
     )
     assert result.returncode != 0
-    assert "ImproperlyConfigured: MODELGATE_XLA must be a boolean" in result.stderr
-    assert "not 'ture'" in result.stderr
+    assert f"ImproperlyConfigured: {message}" in result.stderr
+    assert f"not {raw!r}" in result.stderr

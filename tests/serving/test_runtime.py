@@ -167,13 +167,13 @@ def test_it_validates_its_configuration(keras_model_file):
         ModelRuntime(loaded, max_batch_size=8, buckets=[4, 16])
 
 
-def test_it_configures_tensorflow_for_the_cpu_when_no_gpu_is_visible(monkeypatch):
+def test_it_configures_tensorflow_for_the_cpu_when_no_gpu_is_visible(settings):
     import tensorflow as tf
 
     if tf.config.list_physical_devices("GPU"):
         pytest.skip("this machine has a GPU")
     devices._reset_for_tests()
-    monkeypatch.setenv(devices.INTER_OP_ENV, "2")
+    settings.MODELGATE_TF_INTER_OP = 2
     info = devices.configure_tensorflow()
     assert info.device == "/CPU:0"
     assert info.fallback_reason.startswith("no GPU visible")
@@ -186,13 +186,3 @@ def test_it_configures_tensorflow_for_the_cpu_when_no_gpu_is_visible(monkeypatch
     assert described["device"] == "/CPU:0"
     assert described["gpu_count"] == 0
     assert described["python"].count(".") == 2
-
-
-def test_it_refuses_a_malformed_thread_count(monkeypatch):
-    devices._reset_for_tests()
-    monkeypatch.setenv(devices.INTRA_OP_ENV, "many")
-    with pytest.raises(
-        ValueError, match="MODELGATE_TF_INTRA_OP must be a whole number of threads, not 'many'"
-    ):
-        devices.configure_tensorflow()
-    devices._reset_for_tests()

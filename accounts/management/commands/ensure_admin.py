@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 
 from django.conf import settings
@@ -30,7 +29,7 @@ class Command(BaseCommand):
         if get_user_model().objects.filter(username=ADMIN_USERNAME).exists():
             self.stdout.write(f"Admin user '{ADMIN_USERNAME}' already exists.")
             return
-        chosen = os.environ.get("MODELGATE_ADMIN_PASSWORD")
+        chosen = settings.MODELGATE_ADMIN_PASSWORD
         password = chosen or secrets.token_urlsafe(15)
         try:
             user_create(username=ADMIN_USERNAME, password=password, role=Role.ADMIN)
@@ -44,7 +43,7 @@ class Command(BaseCommand):
                 f"{_min_length()} characters, not a common password, not all digits, not like "
                 "the user name. Or leave MODELGATE_ADMIN_PASSWORD unset for a generated one."
             ) from exc
-        if os.environ.get("MODELGATE_ADMIN_PASSWORD"):
+        if chosen:
             self.stdout.write(
                 f"Created admin user '{ADMIN_USERNAME}' with the password from "
                 "MODELGATE_ADMIN_PASSWORD."

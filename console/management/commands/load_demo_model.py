@@ -9,10 +9,11 @@ from importlib import metadata
 from pathlib import Path
 
 import numpy as np
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
-from jobs.validation.parity import DIGEST_RE, IMAGE_DIGEST_ENV, worker_environment
+from jobs.validation.parity import DIGEST_RE, worker_environment
 from jobs.validation.runs import validation_execute, validation_start
 from registry.models import EnvironmentSpec, RegisteredModel
 from registry.services import dataset_create, environment_create, version_register
@@ -62,7 +63,7 @@ def environment_here(actor) -> EnvironmentSpec:
     found = EnvironmentSpec.objects.filter(name=name).first()
     if found is not None:
         return found
-    image = DIGEST_RE.search(os.environ.get(IMAGE_DIGEST_ENV, ""))
+    image = DIGEST_RE.search(settings.MODELGATE_IMAGE_DIGEST)
     return environment_create(
         name=name,
         python=facts["python"],
