@@ -24,6 +24,9 @@ class Scope(models.TextChoices):
 
 # A per-model predict scope: `predict:<model slug>`.
 MODEL_PREDICT_SCOPE_RE = re.compile(r"^predict:[a-z0-9][a-z0-9_-]{0,99}$")
+# Every per-model scope a key may hold: `predict:<model>` or `deploy:<model>` (deploy, roll back,
+# split traffic, validate, run batch jobs, change policies of that model only).
+MODEL_SCOPE_RE = re.compile(r"^(predict|deploy):[a-z0-9][a-z0-9_-]{0,99}$")
 
 # The scopes each role may hold (or grant to its keys); a key never exceeds its owner.
 # Every role manages its own keys, so every role may hand that right to a key.

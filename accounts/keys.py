@@ -61,18 +61,18 @@ class KeyPrincipal:
     quota: str | None = None
 
     def has_scope(self, scope: str) -> bool:
-        """`admin` implies every scope; `predict` implies every `predict:<model>`."""
+        """`admin` implies every scope; `predict` every `predict:<model>`, `deploy` every
+        `deploy:<model>`."""
         if Scope.ADMIN in self.scopes or scope in self.scopes:
             return True
-        return scope.startswith("predict:") and Scope.PREDICT in self.scopes
+        base, _, model = scope.partition(":")
+        return bool(model) and base in self.scopes
 
     def allows_predict(self, model_name: str) -> bool:
         return self.has_scope(f"predict:{model_name}")
 
     def allows(self, scope: str, *, model_name: str | None = None) -> bool:
-        if scope == Scope.PREDICT and model_name:
-            return self.allows_predict(model_name)
-        return self.has_scope(scope)
+        return self.has_scope(f"{scope}:{model_name}" if model_name else scope)
 
     @property
     def label(self) -> str:

@@ -6,46 +6,31 @@ from functools import wraps
 
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
-from rest_framework.permissions import BasePermission
+from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.constants import ROLE_SCOPES, Role, Scope
+from accounts.actors import SESSION_SCOPES, actor_for, user_role
+from accounts.constants import Scope
 from accounts.keys import KeyPrincipal
+from core.actor import Actor
 from core.addresses import client_ip
 
-# What a logged-in person may do by role. A viewer's session cannot predict, but a viewer may
-# hold a predict key (ROLE_SCOPES), so scripts can call a model without a deployer's rights.
-# Every session manages its own keys (an admin's: anyone's, checked by the key services).
-SESSION_SCOPES: dict[str, frozenset[str]] = {
-    Role.VIEWER: frozenset({Scope.READ, Scope.KEYS}),
-    Role.DEPLOYER: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT, Scope.KEYS}),
-    Role.ADMIN: frozenset({Scope.READ, Scope.DEPLOY, Scope.PREDICT, Scope.ADMIN, Scope.KEYS}),
-}
-
-
-def user_role(user) -> str:
-    """A user's role; a superuser without a profile counts as admin, anyone else as viewer."""
-    profile = getattr(user, "profile", None)
-    if profile is not None:
-        return profile.role
-    return Role.ADMIN if getattr(user, "is_superuser", False) else Role.VIEWER
-
-
-def _base_scope(scope: str) -> str:
-    return scope.split(":", 1)[0]
+__all__ = ["SESSION_SCOPES", "actor_can", "request_actor", "user_role"]
 
 
 def actor_can(user, principal: KeyPrincipal | None, scope: str, *, model_name: str | None = None):
     """Whether this user (through this key, if any) may act with `scope` (on model_name)."""
-    if user is None or not user.is_authenticated or not user.is_active:
-        return False
-    if principal is not None:
-        if principal.user_id != user.pk:
-            return False
-        # A key never exceeds its owner's role, even if the role shrank after the key was made.
-        if _base_scope(scope) not in ROLE_SCOPES.get(principal.role, frozenset()):
-            return False
-        return principal.allows(scope, model_name=model_name)
-    return _base_scope(scope) in SESSION_SCOPES.get(user_role(user), frozenset())
+    return actor_for(user, principal).can(scope, model_name)
+
+
+def request_actor(request) -> Actor:
+    """request.actor (attached by accounts.actors.ActorMiddleware); built here when a request
+    did not pass through the middleware (a test's RequestFactory)."""
+    actor = getattr(request, "actor", None)
+    if actor is None:
+        from accounts.actors import actor_from_request
+
+        actor = actor_from_request(request)
+    return actor
 
 
 def request_principal(request) -> KeyPrincipal | None:
@@ -58,12 +43,23 @@ def request_ip(request) -> str | None:
     return client_ip(request.META)
 
 
+def view_model(view) -> str | None:
+    """The model a view's URL names (`model`, or the kwarg the view declares as model_kwarg)."""
+    kwargs = getattr(view, "kwargs", None) or {}
+    return kwargs.get(getattr(view, "model_kwarg", "model"))
+
+
 class _ScopePermission(BasePermission):
+    """DRF permission by request.actor; on a URL that names a model, a per-model scope counts."""
+
     scope: str = Scope.READ
 
     def has_permission(self, request, view) -> bool:
-        self.message = f"This action needs the '{self.scope}' permission."
-        return actor_can(request.user, request_principal(request), self.scope)
+        return self._allows(request, view, self.scope)
+
+    def _allows(self, request, view, scope: str) -> bool:
+        self.message = f"This action needs the '{scope}' permission."
+        return request_actor(request).can(scope, view_model(view))
 
 
 class CanRead(_ScopePermission):
@@ -82,18 +78,25 @@ class CanAdmin(_ScopePermission):
     scope = Scope.ADMIN
 
 
+class ReadOrDeploy(_ScopePermission):
+    """The one rule of management endpoints: `read` for GET/HEAD/OPTIONS, `deploy` (on the URL's
+    model, when it names one) for every write. Services check again with the model they touch."""
+
+    def has_permission(self, request, view) -> bool:
+        if request.method in SAFE_METHODS:
+            return self._allows(request, view, Scope.READ)
+        return self._allows(request, view, Scope.DEPLOY)
+
+
 class CanManageKeys(_ScopePermission):
     """Reads need `read` (or `keys`); every write to a key needs `keys`."""
 
     def has_permission(self, request, view) -> bool:
-        principal = request_principal(request)
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in SAFE_METHODS:
+            actor = request_actor(request)
             self.message = f"This action needs the '{Scope.READ}' permission."
-            return actor_can(request.user, principal, Scope.READ) or actor_can(
-                request.user, principal, Scope.KEYS
-            )
-        self.message = f"This action needs the '{Scope.KEYS}' permission."
-        return actor_can(request.user, principal, Scope.KEYS)
+            return actor.can(Scope.READ) or actor.can(Scope.KEYS)
+        return self._allows(request, view, Scope.KEYS)
 
 
 def role_required(scope: str):
@@ -104,8 +107,9 @@ def role_required(scope: str):
         def wrapper(request, *args, **kwargs):
             if not request.user.is_authenticated:
                 return redirect_to_login(request.get_full_path())
-            if not actor_can(request.user, None, scope):
-                context = {"scope": scope, "role": user_role(request.user)}
+            actor = request_actor(request)
+            if not actor.can(scope):
+                context = {"scope": scope, "role": actor.role}
                 return render(request, "accounts/forbidden.html", context, status=403)
             return view(request, *args, **kwargs)
 

@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from accounts.constants import MODEL_PREDICT_SCOPE_RE, ROLE_SCOPES, Role, Scope
+from accounts.constants import MODEL_SCOPE_RE, ROLE_SCOPES, Role, Scope
 from accounts.key_format import generate_key
 from accounts.key_rules import check_key_may_manage, check_manager, check_outlived, check_within_key
 from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys
@@ -133,11 +133,11 @@ def _clean_scopes(scopes) -> list[str]:
     cleaned: list[str] = []
     for scope in scopes:
         if not isinstance(scope, str) or not (
-            scope in Scope.values or MODEL_PREDICT_SCOPE_RE.match(scope)
+            scope in Scope.values or MODEL_SCOPE_RE.match(scope)
         ):
             raise InvalidInput(
-                f"scopes: '{scope}' is not a scope; use {', '.join(Scope.values)} "
-                "or predict:<model>."
+                f"scopes: '{scope}' is not a scope; use {', '.join(Scope.values)}, "
+                "predict:<model> or deploy:<model>."
             )
         if scope not in cleaned:
             cleaned.append(scope)

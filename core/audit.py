@@ -8,9 +8,9 @@ from datetime import datetime
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Q, QuerySet
 
+from core.actor import SYSTEM_LABEL, Actor
 from core.models import AuditEntry
 
-SYSTEM_LABEL = "system"
 REDACTED = "[redacted]"
 _SECRET_WORDS = ("secret", "password", "passwd", "token", "credential", "api_key", "apikey")
 
@@ -63,7 +63,10 @@ def audit_record(
     ip: str | None = None,
     principal=None,
 ) -> AuditEntry:
-    """Append one audit entry; actor None (and no principal) means the system did it."""
+    """Append one audit entry. actor: a core.actor.Actor (its label, user and address), or a
+    User (with principal when a key acted); None (and no principal) means the system did it."""
+    if isinstance(actor, Actor):
+        return _create(actor.user_id, actor.label, action, target, before, after, ip or actor.ip)
     actor_id = getattr(actor, "pk", None)
     if principal is not None:
         label = principal.label
@@ -72,6 +75,10 @@ def audit_record(
         label = actor.get_username()
     else:
         label = SYSTEM_LABEL
+    return _create(actor_id, label, action, target, before, after, ip)
+
+
+def _create(actor_id, label, action, target, before, after, ip) -> AuditEntry:
     return AuditEntry.objects.create(
         actor_id=actor_id,
         actor_label=label,
