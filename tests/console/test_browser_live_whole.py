@@ -159,3 +159,34 @@ def test_the_monitoring_page_drops_a_resolved_alert_beside_live_charts(
     expect(page.locator("#alerts .card")).to_have_count(0)
     expect(page.locator("#chart-cache .g-ytitle")).to_have_text("%")  # charts kept their axes
     _finish(session)
+
+
+@pytest.mark.parametrize("width", WIDTHS.values(), ids=WIDTHS.keys())
+def test_the_deploy_form_can_wait_until_every_replica_serves(
+    live_server,
+    world,
+    browser,
+    width,
+    pool,  # noqa: F811 - the imported fixture
+):
+    from playwright.sync_api import expect
+
+    pool.ensure_started()  # a serving replica in this process, following deploys by itself
+    session = Session(browser, live_server.url, width)
+    page = session.page
+    session.goto("/models/churn/v2/")
+    form = page.locator("#version-deploy form").first
+    form.locator("select[name=deployment]").select_option("production")
+    form.locator("textarea[name=reason]").fill("retrained on March data")
+    form.locator("input[name=wait]").check()
+    form.locator("button[type=submit]", has_text="Deploy v2").click()
+    page.wait_for_url("**/deployments/churn/production/", timeout=SWAP_MS)
+    expect(page.locator(".messages")).to_have_text(
+        "Deployed churn v2 to production: landed on 1/1 replica."
+    )
+    # The page agrees with the message from its first paint.
+    expect(page.locator("#rollout-status")).to_contain_text("Landed on 1/1 replica")
+    expect(page.locator("#serving-now tbody")).to_have_text("v2100%primary")
+    assert _no_serious_violation(page) == []
+    assert session.errors == [] and session.offsite == []
+    session.close()
