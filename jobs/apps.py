@@ -7,3 +7,8 @@ class JobsConfig(AppConfig):
     reads deployments) and below monitoring."""
 
     name = "jobs"
+
+    def ready(self) -> None:
+        # The services queue their Celery task through the lifecycle, which jobs.tasks wires up;
+        # a web process never autodiscovers tasks, so it is loaded here.
+        from jobs import tasks  # noqa: F401

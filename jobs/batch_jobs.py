@@ -17,6 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -24,14 +25,15 @@ from django.utils import timezone
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from jobs.batch_io import PredictionWriter, prefetched
+from jobs.lifecycle import Lifecycle
 from jobs.models import BatchJob, BatchJobStatus
+from jobs.validation.suite import load_runtime
 from registry.datasets import dataset_check_signature
 from registry.models import Dataset, ModelVersion
 from registry.selectors import dataset_input_batches
 from serving.runtime import default_buckets
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 RESULT_FORMATS = ("npz", "csv")
 PROGRESS_SECONDS = 1.0
 
@@ -44,10 +46,12 @@ def result_root() -> Path:
     return Path(settings.MODELGATE_ARTIFACT_ROOT) / "batch-jobs"
 
 
-def _enqueue(job_id: int) -> None:
-    from jobs.tasks import run_batch_job
+class BatchJobLifecycle(Lifecycle[BatchJob]):
+    def starting(self, task: BatchJob, *, now, restarted: bool) -> None:
+        task.rows_done = 0
 
-    run_batch_job.delay(job_id)
+
+BATCH_JOBS = BatchJobLifecycle(BatchJob)
 
 
 def batch_job_create(
@@ -84,7 +88,7 @@ def batch_job_create(
             after={"version": str(version), "dataset": dataset.pk, "batch_size": batch_size},
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(job.pk))
+            BATCH_JOBS.enqueue_on_commit(job.pk)
     return job
 
 
@@ -101,38 +105,6 @@ def batch_job_cancel(*, job: BatchJob, actor, principal=None, ip=None) -> BatchJ
         audit_record(
             actor=actor, principal=principal, ip=ip, action="batch_job.cancel", target=str(locked)
         )
-    return locked
-
-
-def _claim(job_id: int, worker_host: str) -> BatchJob | None:
-    with transaction.atomic():
-        job = BatchJob.objects.select_for_update().filter(pk=job_id).first()
-        if job is None or job.finished:
-            return None
-        job.attempts += 1
-        if job.attempts > MAX_ATTEMPTS:
-            _finish(job, BatchJobStatus.ERROR, f"gave up after {MAX_ATTEMPTS} attempts")
-            return None
-        now = timezone.now()
-        job.status, job.worker_host = BatchJobStatus.RUNNING, worker_host
-        job.started_at, job.heartbeat_at, job.rows_done = now, now, 0
-        job.save()
-    return job
-
-
-def _finish(job: BatchJob, status: str, error: str = "") -> None:
-    job.status, job.error, job.finished_at = status, error, timezone.now()
-    job.save()
-
-
-def _end(job: BatchJob, status: str, error: str = "", **fields) -> BatchJob:
-    with transaction.atomic():
-        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
-        if locked.finished:
-            return locked
-        for name, value in fields.items():
-            setattr(locked, name, value)
-        _finish(locked, status, error)
     return locked
 
 
@@ -170,23 +142,19 @@ def job_buckets(rows: int, batch_size: int) -> list[int]:
 
 def batch_job_execute(*, job_id: int, worker_host: str | None = None) -> BatchJob | None:
     """Score the job's dataset (idempotent: a finished job is left as it is)."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    job = _claim(job_id, worker_host or socket.gethostname())
+    job = BATCH_JOBS.claim(job_id, worker_host or socket.gethostname())
     if job is None:
         return None
     try:
         return _score(job)
     except SoftTimeLimitExceeded:
-        return _end(job, BatchJobStatus.ERROR, "time limit exceeded")
+        return BATCH_JOBS.end(job, BatchJobStatus.ERROR, "time limit exceeded")
     except Exception as exc:
         logger.exception("batch job %s crashed", job_id)
-        return _end(job, BatchJobStatus.FAILED, f"{type(exc).__name__}: {exc}")
+        return BATCH_JOBS.end(job, BatchJobStatus.FAILED, f"{type(exc).__name__}: {exc}")
 
 
 def _score(job: BatchJob) -> BatchJob:
-    from jobs.validation.suite import load_runtime
-
     version = ModelVersion.objects.select_related("artifact").get(pk=job.version_id)
     dataset = Dataset.objects.get(pk=job.dataset_id)
     rows = dataset.row_count
@@ -200,7 +168,7 @@ def _score(job: BatchJob) -> BatchJob:
         with PredictionWriter(scratch, rows) as writer:
             done, seconds, cancelled = _run_batches(job, runtime, feeds, writer)
             if cancelled:
-                return _end(job, BatchJobStatus.CANCELLED, rows_done=done)
+                return BATCH_JOBS.end(job, BatchJobStatus.CANCELLED, rows_done=done)
             if done != rows:
                 raise RuntimeError(f"the dataset gave {done} rows; it has {rows}")
             writer.finish()
@@ -210,7 +178,7 @@ def _score(job: BatchJob) -> BatchJob:
         "batch job %s: %d rows; runtime ready in %.2f s, scoring %.2f s, results %.2f s more",
         *(job.pk, rows, ready - clock, seconds, written),
     )
-    return _end(
+    return BATCH_JOBS.end(
         job,
         BatchJobStatus.SUCCEEDED,
         rows_done=rows,
@@ -238,20 +206,8 @@ def _run_batches(
 
 def _progress(job: BatchJob, done: int, rate: float) -> bool:
     """Record progress; True when a cancel was requested."""
-    BatchJob.objects.filter(pk=job.pk).update(
-        rows_done=done, rows_per_second=rate, heartbeat_at=timezone.now()
-    )
+    BATCH_JOBS.heartbeat(job, rows_done=done, rows_per_second=rate)
     return BatchJob.objects.filter(pk=job.pk, cancel_requested=True).exists()
-
-
-def batch_job_mark_lost(*, job: BatchJob, why: str) -> bool:
-    """Give up on a running job whose worker is gone (the sweeper); False if it moved on."""
-    with transaction.atomic():
-        locked = BatchJob.objects.select_for_update().get(pk=job.pk)
-        if locked.status != BatchJobStatus.RUNNING:
-            return False
-        _finish(locked, BatchJobStatus.ERROR, why)
-    return True
 
 
 # --- selectors ---------------------------------------------------------------------------------

@@ -1,5 +1,9 @@
-"""Celery tasks of serving: thin wrappers (ids in, one service call). Suites and batch jobs go
-to the `gpu` queue (console/celery.py routes them); the sweeper runs on `default`."""
+"""Celery tasks of jobs: thin wrappers (ids in, one service call). Suites and batch jobs go
+to the `gpu` queue (console/celery.py routes them); the sweeper runs on `default`.
+
+The only module that imports both services: it gives each kind's lifecycle the task that runs
+it (`runs_with`), which the services queue once their row is committed. jobs.apps loads it, so a
+web process that never autodiscovers tasks can queue them too."""
 
 from __future__ import annotations
 
@@ -7,6 +11,8 @@ from celery import shared_task
 from celery.signals import task_postrun, task_prerun, worker_ready, worker_shutdown
 
 from jobs import workers
+from jobs.batch_jobs import BATCH_JOBS, batch_job_execute
+from jobs.validation.runs import VALIDATION_RUNS, validation_execute
 
 # A lost worker's message comes back (acks_late + reject_on_worker_lost); the services are
 # idempotent, so a redelivered run restarts cleanly instead of running twice.
@@ -21,8 +27,6 @@ GPU_TASK = {
 @shared_task(name="jobs.tasks.run_validation", soft_time_limit=3300, time_limit=3600, **GPU_TASK)
 def run_validation(self, run_id: int) -> str | None:
     """Run a validation suite."""
-    from jobs.validation.runs import validation_execute
-
     run = validation_execute(run_id=run_id, worker_host=self.request.hostname)
     return run.status if run else None
 
@@ -30,10 +34,13 @@ def run_validation(self, run_id: int) -> str | None:
 @shared_task(name="jobs.tasks.run_batch_job", soft_time_limit=21000, time_limit=21600, **GPU_TASK)
 def run_batch_job(self, job_id: int) -> str | None:
     """Score a batch job."""
-    from jobs.batch_jobs import batch_job_execute
-
     job = batch_job_execute(job_id=job_id, worker_host=self.request.hostname)
     return job.status if job else None
+
+
+# Lambdas: reading `.delay` now would finalize the Celery app while Django is still starting.
+VALIDATION_RUNS.runs_with(lambda run_id: run_validation.delay(run_id))
+BATCH_JOBS.runs_with(lambda job_id: run_batch_job.delay(job_id))
 
 
 @shared_task(

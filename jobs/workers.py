@@ -18,7 +18,9 @@ from django.conf import settings
 from django.db import close_old_connections, reset_queries, transaction
 from django.utils import timezone
 
-from jobs.models import BatchJob, BatchJobStatus, ValidationRun, ValidationStatus, WorkerHeartbeat
+from jobs.batch_jobs import BATCH_JOBS
+from jobs.models import WorkerHeartbeat
+from jobs.validation.runs import VALIDATION_RUNS
 
 logger = logging.getLogger(__name__)
 
@@ -134,30 +136,17 @@ class HeartbeatThread(threading.Thread):
 
 def work_sweep(*, older_than: timedelta | None = None) -> dict[str, list[int]]:
     """Mark running runs and jobs `error` when their worker's heartbeat is gone."""
-    from jobs.batch_jobs import batch_job_mark_lost
-    from jobs.validation.runs import validation_mark_lost
-
     cutoff = timezone.now() - (older_than or stale_after())
     alive = set(
         WorkerHeartbeat.objects.filter(last_seen__gte=cutoff).values_list("hostname", flat=True)
     )
-    swept: dict[str, list[int]] = {"validation_runs": [], "batch_jobs": []}
-    runs = ValidationRun.objects.filter(status=ValidationStatus.RUNNING, heartbeat_at__lt=cutoff)
-    for run in runs:
-        lost = f"{_gone(run)}; the run was lost"
-        if run.worker_host not in alive and validation_mark_lost(run=run, why=lost):
-            swept["validation_runs"].append(run.pk)
-    jobs = BatchJob.objects.filter(status=BatchJobStatus.RUNNING, heartbeat_at__lt=cutoff)
-    for job in jobs:
-        if job.worker_host not in alive and batch_job_mark_lost(job=job, why=_gone(job)):
-            swept["batch_jobs"].append(job.pk)
+    swept = {
+        "validation_runs": VALIDATION_RUNS.sweep(cutoff=cutoff, alive=alive),
+        "batch_jobs": BATCH_JOBS.sweep(cutoff=cutoff, alive=alive),
+    }
     if swept["validation_runs"] or swept["batch_jobs"]:
         logger.warning("swept lost work: %s", swept)
     return swept
-
-
-def _gone(work) -> str:
-    return f"worker {work.worker_host or '?'} stopped heartbeating"
 
 
 @transaction.atomic

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 import socket
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
+from jobs.lifecycle import Lifecycle
 from jobs.models import ACTIVE_VALIDATION_STATES, ValidationRun, ValidationStatus
 from jobs.validation.policy import policy_effective
 from jobs.validation.suite import CHECK_NAMES, build_context, run_checks
@@ -23,7 +25,6 @@ from registry.models import ModelVersion
 from registry.services import version_set_state
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 3
 NOT_VALIDATABLE = {VersionState.ARCHIVED}
 
 
@@ -43,12 +44,6 @@ def revalidation_refused(version: ModelVersion) -> str:
         f"{version} was rejected by validation run #{rejecting.pk} under the current policy; "
         "change the model's validation policy (or register a new version) to validate it again"
     )
-
-
-def _enqueue(run_id: int) -> None:
-    from jobs.tasks import run_validation
-
-    run_validation.delay(run_id)
 
 
 def validation_start(
@@ -92,7 +87,7 @@ def validation_start(
             after={"run": run.pk, "policy": run.policy},
         )
         if enqueue:
-            transaction.on_commit(lambda: _enqueue(run.pk))
+            VALIDATION_RUNS.enqueue_on_commit(run.pk)
     return run
 
 
@@ -116,38 +111,13 @@ class _Recorder:
     def _save(self, *, current_check: str) -> None:
         self.run.current_check = current_check
         self.run.log = "\n".join(self.lines)[-100_000:]
-        self.run.heartbeat_at = timezone.now()
-        ValidationRun.objects.filter(pk=self.run.pk).update(
+        VALIDATION_RUNS.heartbeat(
+            self.run,
             log=self.run.log,
             checks=self.run.checks,
             progress=self.run.progress,
             current_check=current_check,
-            heartbeat_at=self.run.heartbeat_at,
         )
-
-
-def _claim(run_id: int, worker_host: str) -> ValidationRun | None:
-    """Mark the run running on this worker; None if it is finished or gone (a duplicate)."""
-    with transaction.atomic():
-        run = ValidationRun.objects.select_for_update().filter(pk=run_id).first()
-        if run is None or run.finished:
-            return None
-        now = timezone.now()
-        restarted = run.status == ValidationStatus.RUNNING
-        run.attempts += 1
-        if run.attempts > MAX_ATTEMPTS:
-            _finish(run, ValidationStatus.ERROR, error=f"gave up after {MAX_ATTEMPTS} attempts")
-            return None
-        prefix = f"{run.log}\n" if run.log else ""
-        note = "restarted: the previous attempt's worker was lost" if restarted else "started"
-        run.status = ValidationStatus.RUNNING
-        run.worker_host = worker_host
-        run.started_at = run.started_at or now
-        run.heartbeat_at = now
-        run.checks, run.progress, run.current_check = [], 0.0, CHECK_NAMES[0]
-        run.log = f"{prefix}{now:%H:%M:%S} {note} on {worker_host} (attempt {run.attempts})"
-        run.save()
-    return run
 
 
 def _verdict(run: ValidationRun) -> str:
@@ -158,40 +128,56 @@ def _verdict(run: ValidationRun) -> str:
     return f"latest validation run #{run.pk} {run.status} (failed checks: {failed})"
 
 
-def _finish(run: ValidationRun, status: str, *, error: str = "") -> None:
-    """Record the verdict and move the version's state (inside the caller's transaction)."""
-    run.status = status
-    run.error = error
-    run.finished_at = timezone.now()
-    run.current_check = ""
-    if status != ValidationStatus.ERROR:
-        run.progress = 1.0
-    run.save()
-    version = ModelVersion.objects.select_for_update().get(pk=run.version_id)
-    target = {
-        ValidationStatus.PASSED: VersionState.VALIDATED,
-        ValidationStatus.FAILED: VersionState.REJECTED,
-    }.get(status)
-    moves_from = (VersionState.VALIDATING, VersionState.VALIDATED)
-    if target and version.state in moves_from and version.state != target:
-        version_set_state(version=version, state=target, actor=None, reason=_verdict(run))
-    audit_record(
-        actor=None,
-        action=f"validation.{status}",
-        target=str(version),
-        after={
-            "run": run.pk,
-            "failed_checks": [c["check"] for c in run.checks if not c["passed"]],
-            "error": error,
-        },
-    )
+class ValidationRunLifecycle(Lifecycle[ValidationRun]):
+    """A run keeps its first start and logs each attempt; its verdict moves the version."""
+
+    keeps_first_start = True
+
+    def starting(self, task: ValidationRun, *, now, restarted: bool) -> None:
+        prefix = f"{task.log}\n" if task.log else ""
+        note = "restarted: the previous attempt's worker was lost" if restarted else "started"
+        task.checks, task.progress, task.current_check = [], 0.0, CHECK_NAMES[0]
+        task.log = f"{prefix}{now:%H:%M:%S} {note} on {task.worker_host} (attempt {task.attempts})"
+
+    def finishing(self, task: ValidationRun) -> None:
+        task.current_check = ""
+        if task.status != ValidationStatus.ERROR:
+            task.progress = 1.0
+
+    def finished(self, task: ValidationRun) -> None:
+        """Move the version validating -> validated | rejected on a verdict, and audit it."""
+        version = ModelVersion.objects.select_for_update().get(pk=task.version_id)
+        target = {
+            ValidationStatus.PASSED: VersionState.VALIDATED,
+            ValidationStatus.FAILED: VersionState.REJECTED,
+        }.get(task.status)
+        moves_from = (VersionState.VALIDATING, VersionState.VALIDATED)
+        if target and version.state in moves_from and version.state != target:
+            version_set_state(version=version, state=target, actor=None, reason=_verdict(task))
+        audit_record(
+            actor=None,
+            action=f"validation.{task.status}",
+            target=str(version),
+            after={
+                "run": task.pk,
+                "failed_checks": [c["check"] for c in task.checks if not c["passed"]],
+                "error": task.error,
+            },
+        )
+
+    def lost(self, task: ValidationRun, why: str) -> None:
+        task.log = f"{task.log}\n{timezone.now():%H:%M:%S} {why}".strip()
+
+    def why_lost(self, task: ValidationRun) -> str:
+        return f"{super().why_lost(task)}; the run was lost"
+
+
+VALIDATION_RUNS = ValidationRunLifecycle(ValidationRun)
 
 
 def validation_execute(*, run_id: int, worker_host: str | None = None) -> ValidationRun | None:
     """Run the suite for a queued run (idempotent: a finished run is left as it is)."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
-    run = _claim(run_id, worker_host or socket.gethostname())
+    run = VALIDATION_RUNS.claim(run_id, worker_host or socket.gethostname())
     if run is None:
         return None
     recorder = _Recorder(run)
@@ -214,24 +200,8 @@ def validation_execute(*, run_id: int, worker_host: str | None = None) -> Valida
 
 
 def _end(run: ValidationRun, status: str, error: str = "") -> ValidationRun:
-    with transaction.atomic():
-        locked = ValidationRun.objects.select_for_update().get(pk=run.pk)
-        if locked.finished:  # the sweeper gave up on it meanwhile; its verdict stands
-            return locked
-        locked.checks, locked.log = run.checks, run.log
-        _finish(locked, status, error=error)
-    return locked
-
-
-def validation_mark_lost(*, run: ValidationRun, why: str) -> bool:
-    """Give up on a running run whose worker is gone (the sweeper); False if it moved on."""
-    with transaction.atomic():
-        locked = ValidationRun.objects.select_for_update().get(pk=run.pk)
-        if locked.status != ValidationStatus.RUNNING:
-            return False
-        locked.log = f"{locked.log}\n{timezone.now():%H:%M:%S} {why}".strip()
-        _finish(locked, ValidationStatus.ERROR, error=why)
-    return True
+    """Finish with the checks and log the worker recorded."""
+    return VALIDATION_RUNS.end(run, status, error, checks=run.checks, log=run.log)
 
 
 # --- selectors ---------------------------------------------------------------------------------

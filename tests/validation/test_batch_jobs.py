@@ -7,7 +7,7 @@ import io
 import numpy as np
 import pytest
 
-from jobs.batch_jobs import batch_job_create, batch_job_execute
+from jobs.batch_jobs import BATCH_JOBS, batch_job_create, batch_job_execute
 from jobs.models import BatchJob
 from tests.serving.conftest import auth
 
@@ -29,7 +29,7 @@ def test_it_scores_a_dataset_and_serves_npz_and_csv(
 ):
     x, dataset = rows
     queued = []
-    monkeypatch.setattr("jobs.batch_jobs._enqueue", queued.append)
+    monkeypatch.setattr(BATCH_JOBS, "enqueue", queued.append)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(
             "/api/v1/batch-jobs",
@@ -70,7 +70,7 @@ def test_it_warms_only_its_shapes_and_matches_a_fully_warmed_runtime(
         return runtime
 
     load_runtime = suite.load_runtime
-    monkeypatch.setattr(suite, "load_runtime", spy)
+    monkeypatch.setattr(batch_jobs, "load_runtime", spy)
     reference = load_runtime(churn[0], 384)  # every bucket, as the serving pool warms it
     expected = np.concatenate(
         [reference.predict({"features": x[s : s + 384]})["score"] for s in range(0, 1000, 384)]

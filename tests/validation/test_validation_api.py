@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.models import AuditEntry
-from jobs.validation.runs import validation_execute
+from jobs.validation.runs import VALIDATION_RUNS, validation_execute
 from registry.models import ModelVersion
 from tests.serving.conftest import auth
 from tests.validation.conftest import FAST_POLICY
@@ -27,7 +27,7 @@ def test_it_starts_a_run_with_202_and_reports_its_checks(
     client, fresh, deploy_key, django_capture_on_commit_callbacks, monkeypatch
 ):
     queued = []
-    monkeypatch.setattr("jobs.validation.runs._enqueue", queued.append)
+    monkeypatch.setattr(VALIDATION_RUNS, "enqueue", queued.append)
     client.patch(POLICY, FAST_POLICY, content_type="application/json", **auth(deploy_key))
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(START, **auth(deploy_key))
