@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from jobs.validation.context import CheckResult, SuiteContext, float_inputs, sample_feeds
+from jobs.validation.context import (
+    CheckResult,
+    SuiteContext,
+    float_inputs,
+    refused,
+    sample_feeds,
+)
 
 NAME = "edge_cases"
 NONFINITE_CASES = ("nan", "pos_inf", "neg_inf")
@@ -45,8 +51,6 @@ def run(ctx: SuiteContext) -> CheckResult:
             arrays = ctx.check_request(feeds)
             outputs = ctx.batcher.submit(arrays)
         except Exception as exc:  # noqa: BLE001 - a refusal is fine, a crash is the finding
-            from jobs.validation.context import refused
-
             if refused(exc):
                 results[case] = {"outcome": "refused", "message": str(exc)[:200]}
                 continue

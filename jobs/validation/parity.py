@@ -7,6 +7,7 @@ import re
 from django.conf import settings
 
 from jobs.validation.context import CheckResult, SuiteContext
+from serving.devices import describe
 
 NAME = "environment_parity"
 DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
@@ -14,8 +15,6 @@ DIGEST_RE = re.compile(r"sha256:[0-9a-f]{64}")
 
 def worker_environment() -> dict:
     """What this process runs on: device facts, python, and the image digest if containerised."""
-    from serving.devices import describe
-
     facts = describe()
     facts["image_digest"] = settings.MODELGATE_IMAGE_DIGEST.strip() or None
     return facts

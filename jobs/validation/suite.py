@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 
 from jobs.validation import (
@@ -21,7 +22,9 @@ from registry.models import ModelVersion
 from registry.selectors import dataset_inputs
 from serving.batching import Batcher
 from serving.constants import PRODUCTION, VariantRole
+from serving.devices import configure_tensorflow
 from serving.models import Deployment, Variant
+from serving.runtime import ModelRuntime
 
 # Cheap checks first, so a broken version fails before the timed ones spend minutes.
 CHECKS: list[tuple[str, Callable[[SuiteContext], CheckResult]]] = [
@@ -65,9 +68,6 @@ def deployment_limits(version: ModelVersion) -> tuple[int, int]:
 def load_runtime(version: ModelVersion, max_batch_size: int, buckets: list[int] | None = None):
     """The version's runtime, XLA-compiled and warmed exactly as the serving pool does it
     (every bucket up to `max_batch_size`, or only `buckets` when a caller knows its shapes)."""
-    from serving.devices import configure_tensorflow
-    from serving.runtime import ModelRuntime
-
     info = configure_tensorflow()
     runtime = ModelRuntime.load(
         artifact_local_path(version.artifact),
@@ -130,8 +130,6 @@ def run_checks(
     ctx: SuiteContext, on_result: Callable[[CheckResult, int, int], None]
 ) -> list[CheckResult]:
     """Every check in order; a check that raises is a failed check with the exception as why."""
-    from celery.exceptions import SoftTimeLimitExceeded
-
     results = []
     for index, (name, check) in enumerate(CHECKS):
         ctx.log(f"check {name}: running")
