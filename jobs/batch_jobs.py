@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
+from core.lookups import row_by_id
 from jobs.batch_io import PredictionWriter, prefetched
 from jobs.lifecycle import Lifecycle
 from jobs.models import BatchJob, BatchJobStatus
@@ -214,14 +215,8 @@ def _progress(job: BatchJob, done: int, rate: float) -> bool:
 
 
 def batch_job_get(job_id) -> BatchJob:
-    try:
-        job = (
-            BatchJob.objects.select_related("version__model", "dataset", "created_by")
-            .filter(pk=int(job_id))
-            .first()
-        )
-    except (TypeError, ValueError):
-        job = None
+    related = BatchJob.objects.select_related("version__model", "dataset", "created_by")
+    job = row_by_id(related, job_id)
     if job is None:
         raise NotFound(f"batch job {job_id!r} does not exist")
     return job

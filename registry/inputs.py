@@ -13,6 +13,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import URLValidator
 
 from core.errors import InvalidInput, PayloadTooLarge
+from core.lookups import row_by_id
 from registry.archives import archive_kind
 from registry.artifacts import max_upload_bytes
 from registry.constants import MODEL_NAME_RE, ArtifactFormat
@@ -109,10 +110,7 @@ def resolve_dataset(dataset, role: str) -> Dataset | None:
         return None
     if isinstance(dataset, Dataset):
         return dataset
-    try:
-        found = Dataset.objects.filter(pk=int(dataset)).first()
-    except (TypeError, ValueError):
-        found = None
+    found = row_by_id(Dataset.objects.all(), dataset)
     if found is None:
         raise InvalidInput(f"{role} dataset {dataset!r} does not exist")
     return found

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from core.errors import NotFound
+from core.lookups import row_by_id
 from registry.constants import DatasetFormat
 from registry.datasets import dataset_parse, input_columns, npz_features_mapped
 from registry.models import Dataset, EnvironmentSpec, ModelVersion, RegisteredModel
@@ -88,10 +89,7 @@ def dataset_list() -> QuerySet[Dataset]:
 
 
 def dataset_get(dataset_id: int | str) -> Dataset:
-    try:
-        dataset = Dataset.objects.filter(pk=int(dataset_id)).first()
-    except (TypeError, ValueError):
-        dataset = None
+    dataset = row_by_id(Dataset.objects.all(), dataset_id)
     if dataset is None:
         raise NotFound(f"dataset {dataset_id!r} does not exist")
     return dataset

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
+from core.lookups import row_by_id
 from jobs.lifecycle import Lifecycle
 from jobs.models import ACTIVE_VALIDATION_STATES, ValidationRun, ValidationStatus
 from jobs.validation.policy import policy_effective
@@ -208,14 +209,8 @@ def _end(run: ValidationRun, status: str, error: str = "") -> ValidationRun:
 
 
 def validation_get(run_id) -> ValidationRun:
-    try:
-        run = (
-            ValidationRun.objects.select_related("version__model", "environment", "requested_by")
-            .filter(pk=int(run_id))
-            .first()
-        )
-    except (TypeError, ValueError):
-        run = None
+    related = ValidationRun.objects.select_related("version__model", "environment", "requested_by")
+    run = row_by_id(related, run_id)
     if run is None:
         raise NotFound(f"validation run {run_id!r} does not exist")
     return run
