@@ -18,8 +18,8 @@ from serving.grpc import calls, catalog, tensors
 from serving.grpc.calls import rpc
 from serving.pool import get_pool
 from serving.protocols import oip
+from serving.protocols.jsonio import output_names
 from serving.protocols.table import Protocol
-from serving.protocols.tfserving import output_names
 from serving.replies import ProtocolError
 
 _CONFIG_TYPES = {datatype: f"TYPE_{datatype}" for datatype in oip.DATATYPES}

@@ -24,8 +24,9 @@ from serving.grpc.tfs import (
     prediction_service_pb2_grpc,
 )
 from serving.pool import get_pool
+from serving.protocols.jsonio import output_names
 from serving.protocols.table import Protocol
-from serving.protocols.tfserving import PREDICT_METHOD, SERVING_DEFAULT, output_names
+from serving.protocols.tfserving import PREDICT_METHOD, SERVING_DEFAULT
 
 _AVAILABLE = get_model_status_pb2.ModelVersionStatus.State.AVAILABLE
 _END = get_model_status_pb2.ModelVersionStatus.State.END

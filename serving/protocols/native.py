@@ -11,7 +11,7 @@ from typing import Any
 
 from core.errors import InvalidInput
 from serving.protocols import jsonio
-from serving.protocols.tfserving import (
+from serving.protocols.jsonio import (
     PredictRequest,
     feeds_from_document,
     json_value,

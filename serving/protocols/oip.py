@@ -19,7 +19,7 @@ import numpy as np
 from core.errors import InvalidInput
 from serving.inputcheck import numpy_dtype, shape_text, to_array
 from serving.protocols import jsonio
-from serving.protocols.tfserving import output_names
+from serving.protocols.jsonio import output_names
 
 SERVER_NAME = "modelgate"
 # Triton's names: binary tensors, and the model configuration, repository index and statistics
