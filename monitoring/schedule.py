@@ -6,6 +6,12 @@ from celery.schedules import crontab
 from django.conf import settings
 
 
+def _every(task: str, seconds: float, *, expires: float | None = None) -> dict:
+    """Run `task` every `seconds`; a run still queued after `expires` (one period by default)
+    is dropped, since the next one covers it."""
+    return {"task": task, "schedule": seconds, "options": {"expires": expires or seconds}}
+
+
 def beat_schedule() -> dict:
     """Celery beat's schedule, from the MODELGATE_*_SECONDS settings."""
     slo_check = settings.MODELGATE_SLO_CHECK_SECONDS
@@ -16,40 +22,22 @@ def beat_schedule() -> dict:
         # Without Redis (the embedded default) serving writes events to the database itself.
         **(
             {
-                "drain-prediction-stream": {
-                    "task": "monitoring.tasks.drain_prediction_stream",
-                    "schedule": drain,
-                    # A drain that waited longer than two periods is stale: the next one covers it.
-                    "options": {"expires": drain * 2},
-                }
+                # A drain that waited longer than two periods is stale: the next one covers it.
+                "drain-prediction-stream": _every(
+                    "monitoring.tasks.drain_prediction_stream", drain, expires=drain * 2
+                )
             }
             if settings.REDIS_URL
             else {}
         ),
-        "check-slos": {
-            "task": "monitoring.tasks.check_slos",
-            "schedule": slo_check,
-            "options": {"expires": slo_check},
-        },
-        "check-load-failures": {
-            "task": "monitoring.tasks.check_load_failures",
-            "schedule": slo_check,
-            "options": {"expires": slo_check},
-        },
+        "check-slos": _every("monitoring.tasks.check_slos", slo_check),
+        "check-load-failures": _every("monitoring.tasks.check_load_failures", slo_check),
         "purge-prediction-logs": {
             "task": "monitoring.tasks.purge_prediction_logs",
             "schedule": crontab(minute=17, hour=3),
         },
         # Validation runs and batch jobs whose gpu worker died are marked `error`, never left
         # running.
-        "sweep-lost-work": {
-            "task": "jobs.tasks.sweep_lost_work",
-            "schedule": sweep,
-            "options": {"expires": sweep},
-        },
-        "run-drift": {
-            "task": "monitoring.tasks.run_drift",
-            "schedule": drift,
-            "options": {"expires": drift},
-        },
+        "sweep-lost-work": _every("jobs.tasks.sweep_lost_work", sweep),
+        "run-drift": _every("monitoring.tasks.run_drift", drift),
     }
