@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import os
 import struct
+import uuid
 from pathlib import Path
 
 import pytest
 
+from tests.serving.conftest import pool  # noqa: F401 - fixture
 from tests.support.console_world import PASSWORD, build_console_world
 
 OUT = os.environ.get("MODELGATE_SCREENSHOTS_DIR", "")
@@ -27,11 +29,22 @@ def _png_size(path: Path) -> tuple[int, int]:
 @pytest.mark.browser
 @pytest.mark.skipif(not OUT, reason="set MODELGATE_SCREENSHOTS_DIR (docs/screenshots.sh does)")
 def test_it_takes_the_readme_screenshots(
-    live_server, transactional_db, keras_model_file, keras_model_file_v2, browser
+    live_server,
+    transactional_db,
+    keras_model_file,
+    keras_model_file_v2,
+    browser,
+    pool,  # noqa: F811 - the imported fixture
+    settings,
+    tmp_path,
 ):
     from playwright.sync_api import expect
 
+    settings.MODELGATE_REPLICA_DIR = tmp_path / "replicas"
+    settings.MODELGATE_REPLICA_KEY_PREFIX = f"test:{uuid.uuid4().hex}:replica:"  # with Redis
     world = build_console_world(keras_model_file, keras_model_file_v2)
+    pool.refresh()  # this process serves, as `make run` does: the rollout card shows it landed
+    pool.ensure_started()  # and keeps reporting while the pages are taken
     key = world["key"]
     pages = {
         "overview": "/",
