@@ -15,7 +15,7 @@ function or any other entry point that can reach one is refused like a WriteFile
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -190,26 +190,29 @@ def _function_refs(node, library: set[str]) -> Iterator[str]:
                 yield func.name
 
 
-def _closure(start: Iterable[str], calls: dict[str, set[str]]) -> set[str]:
+def _reachable(start: Iterable[str], edges: Callable[[str], Iterable[str]]) -> set[str]:
+    """Every name reachable from `start` (included) along `edges`."""
     seen: set[str] = set()
-    todo = [name for name in start if name in calls]
+    todo = list(start)
     while todo:
         name = todo.pop()
         if name not in seen:
             seen.add(name)
-            todo.extend(c for c in calls[name] if c not in seen)
+            todo.extend(n for n in edges(name) if n not in seen)
     return seen
+
+
+def _closure(start: Iterable[str], calls: dict[str, set[str]]) -> set[str]:
+    """`start` and the functions it calls, directly or not."""
+    return _reachable((name for name in start if name in calls), calls.__getitem__)
 
 
 def _ancestors(roots: Iterable[str], nodes: dict) -> set[str]:
-    seen: set[str] = set()
-    todo = [r for r in roots if r in nodes]
-    while todo:
-        name = todo.pop()
-        if name not in seen:
-            seen.add(name)
-            todo.extend(_node_name(i) for i in nodes[name].input if _node_name(i) in nodes)
-    return seen
+    """`roots` and the nodes whose outputs reach them."""
+    return _reachable(
+        (r for r in roots if r in nodes),
+        lambda name: (_node_name(i) for i in nodes[name].input if _node_name(i) in nodes),
+    )
 
 
 def scan_meta_graph(meta_graph) -> list[Finding]:
