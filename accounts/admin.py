@@ -3,6 +3,7 @@
 from django.contrib import admin
 
 from accounts.models import ApiKey, Profile
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(Profile)
@@ -13,19 +14,10 @@ class ProfileAdmin(admin.ModelAdmin):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(ReadOnlyAdmin):
     """Keys are issued and revoked through the console or API (audited), so here they only read."""
 
     list_display = ("name", "owner", "prefix", "scopes", "created_at", "expires_at", "revoked_at")
     list_filter = ("revoked_at",)
     search_fields = ("name", "prefix", "owner__username")
     exclude = ("hashed_secret",)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
