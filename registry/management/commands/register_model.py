@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
+from accounts.cli import command_actor
 from core.errors import ServiceError
 from registry.archives import pack_directory
 from registry.services import dataset_create, version_register
@@ -41,7 +41,7 @@ class Command(BaseCommand):
         path = Path(options["path"])
         if not path.exists():
             raise CommandError(f"{path} does not exist")
-        actor = self._actor(options["user"])
+        actor = command_actor(options["user"])
         try:
             # One unit: a dataset stored for a registration that then fails is removed too.
             with (
@@ -77,14 +77,6 @@ class Command(BaseCommand):
             f"Registered {version.model.name} v{version.number} "
             f"(sha256 {version.artifact.sha256[:12]})"
         )
-
-    def _actor(self, username):
-        if not username:
-            return None
-        user = get_user_model().objects.filter(username=username).first()
-        if user is None:
-            raise CommandError(f"user {username!r} does not exist")
-        return user
 
     def _dataset(self, file, label_column, actor):
         if not file:

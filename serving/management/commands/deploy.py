@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
 
+from accounts.cli import command_actor
 from core.errors import ServiceError
 from serving.deploy import deployment_deploy
-from serving.management.commands._actors import command_actor
 
 
 class Command(BaseCommand):

@@ -1,4 +1,6 @@
-"""The user a CLI command acts as: the same rules as the console and the API apply to them."""
+"""The user a management command acts as (`--user NAME`): the same rules as the console and the
+API apply to them. Every app's commands use it (registry's register_model, serving's deploy and
+rollback)."""
 
 from __future__ import annotations
 
