@@ -29,20 +29,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from prometheus_client import CollectorRegistry, Counter  # noqa: E402
 
+from bench.timing import per_call_us  # noqa: E402
 from serving import telemetry  # noqa: E402
 from serving.batching import Batcher  # noqa: E402
 from serving.events import PredictionEvent  # noqa: E402
-
-
-def per_call_us(fn, calls: int) -> float:
-    """Best of three timings of `calls` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, time.perf_counter() - started)
-    return best / calls * 1e6
 
 
 def observe_cost(calls: int) -> None:

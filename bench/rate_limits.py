@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -28,17 +27,7 @@ from django.test import RequestFactory  # noqa: E402
 from django_ratelimit.core import is_ratelimited  # noqa: E402
 
 from accounts.ratelimits import LeasedLimiter  # noqa: E402
-
-
-def per_call_us(fn, calls: int) -> float:
-    """Best of three timings of `calls` calls, in microseconds per call."""
-    best = float("inf")
-    for _ in range(3):
-        started = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        best = min(best, time.perf_counter() - started)
-    return best / calls * 1e6
+from bench.timing import per_call_us  # noqa: E402
 
 
 def main() -> None:
