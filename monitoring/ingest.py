@@ -21,7 +21,13 @@ from django.db import connection, reset_queries, transaction
 
 from monitoring.constants import TEN_SECONDS, Resolution
 from monitoring.histograms import EDGES_MS, N_BUCKETS
-from monitoring.models import BUCKET_FIELDS, KeyRollup, MetricRollup, PredictionLog
+from monitoring.models import (
+    BUCKET_FIELDS,
+    METRIC_COUNTERS,
+    KeyRollup,
+    MetricRollup,
+    PredictionLog,
+)
 from serving.events import STREAM_KEY, PredictionEvent
 from serving.refusals import REFUSED_STATUSES
 
@@ -52,15 +58,7 @@ LOG_COLUMNS = (
     "outputs",
 )
 METRIC_KEY = ("deployment_id", "resolution", "bucket_start", "version", "variant")
-METRIC_SUMS = (
-    "count",
-    "errors",
-    "latency_sum_ms",
-    "batch_size_sum",
-    "rows",
-    "cache_hits",
-    *BUCKET_FIELDS,
-)
+METRIC_SUMS = (*METRIC_COUNTERS, *BUCKET_FIELDS)
 KEY_KEY = ("key_prefix", "resolution", "bucket_start", "model", "deployment", "status")
 KEY_SUMS = ("count", "errors", "latency_sum_ms", *BUCKET_FIELDS)
 

@@ -17,6 +17,8 @@ from monitoring.constants import (
 from monitoring.histograms import N_BUCKETS
 
 BUCKET_FIELDS = tuple(f"b{i}" for i in range(N_BUCKETS))
+# What a MetricRollup sums besides its latency buckets (ingest writes them, selectors read them).
+METRIC_COUNTERS = ("count", "errors", "latency_sum_ms", "batch_size_sum", "rows", "cache_hits")
 
 
 class PredictionLog(models.Model):

@@ -19,7 +19,14 @@ from monitoring.constants import (
     Resolution,
 )
 from monitoring.histograms import N_BUCKETS, merge, percentiles
-from monitoring.models import BUCKET_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog
+from monitoring.models import (
+    BUCKET_FIELDS,
+    METRIC_COUNTERS,
+    Alert,
+    KeyRollup,
+    MetricRollup,
+    PredictionLog,
+)
 from serving.models import DeploymentEvent
 from serving.refusals import REFUSED_STATUSES
 
@@ -188,18 +195,9 @@ def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
         MetricRollup,
         {"deployment_id": deployment_id},
         window,
-        (
-            "version",
-            "variant",
-            "count",
-            "errors",
-            "latency_sum_ms",
-            "batch_size_sum",
-            "rows",
-            "cache_hits",
-        ),
+        ("version", "variant", *METRIC_COUNTERS),
     )
-    grouped = _series(rows, 2, 6, window)
+    grouped = _series(rows, 2, len(METRIC_COUNTERS), window)
     series, overall = [], []
     for (version, variant), steps in sorted(grouped.items()):
         points, totals = _points(steps, window, metric=True)
