@@ -162,8 +162,13 @@ def _series(rows, n_labels: int, n_sums: int, window: Window) -> dict[tuple, dic
     return out
 
 
+def _width(metric: bool) -> int:
+    """Sums per step: a metric rollup's counters or a key rollup's three, then the buckets."""
+    return (len(METRIC_COUNTERS) if metric else 3) + N_BUCKETS
+
+
 def _points(steps: dict[int, list], window: Window, *, metric: bool) -> tuple[list, dict]:
-    points, total = [], [0] * ((6 if metric else 3) + N_BUCKETS)
+    points, total = [], [0] * _width(metric)
     for start in sorted(steps):
         sums = steps[start]
         for i, value in enumerate(sums):
@@ -186,6 +191,13 @@ def _summary(sums: list, seconds: float, *, metric: bool) -> dict:
         )
     count, errors, lat = sums[:3]
     return _figures(count, errors, lat, sums[3:], seconds=seconds)
+
+
+def _window_totals(steps: list[list], window: Window, *, metric: bool) -> dict:
+    """The summary of every step of the counted series over the whole window."""
+    merged = [sum(col) for col in zip(*steps, strict=True)] if steps else [0] * _width(metric)
+    span = max((window.end - window.start).total_seconds(), 1.0)
+    return _summary(merged, span, metric=metric)
 
 
 def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
@@ -211,12 +223,10 @@ def deployment_metrics(*, deployment_id: int, window: Window) -> dict:
             }
         )
         overall.extend(steps.values())
-    merged = [sum(col) for col in zip(*overall, strict=True)] if overall else [0] * (6 + N_BUCKETS)
-    span = max((window.end - window.start).total_seconds(), 1.0)
     return {
         "window": window.as_dict(),
         "series": series,
-        "totals": _summary(merged, span, metric=True),
+        "totals": _window_totals(overall, window, metric=True),
     }
 
 
@@ -275,12 +285,10 @@ def key_metrics(*, key_prefix: str, window: Window) -> dict:
         )
         if status not in REFUSED_STATUSES:
             overall.extend(steps.values())
-    merged = [sum(col) for col in zip(*overall, strict=True)] if overall else [0] * (3 + N_BUCKETS)
-    span = max((window.end - window.start).total_seconds(), 1.0)
     return {
         "window": window.as_dict(),
         "series": series,
-        "totals": _summary(merged, span, metric=False),
+        "totals": _window_totals(overall, window, metric=False),
         "refused": count_refusals(refused),
     }
 
