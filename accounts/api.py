@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from accounts import selectors, services
 from accounts.constants import AUDIT_LIST_PAGE_SIZE
-from accounts.permissions import CanManageKeys, CanRead, request_ip, request_principal, user_role
+from accounts.permissions import CanManageKeys, CanRead
 from accounts.usage import usage_today, usage_today_many
 from core.audit import audit_list
 from core.errors import InvalidInput
@@ -98,13 +98,8 @@ class KeyListCreateApi(APIView):
     def post(self, request):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        principal = request_principal(request)
         key, raw = services.api_key_create(
-            user=request.user,
-            actor=request.user,
-            principal=principal,
-            ip=request_ip(request),
-            **data.validated_data,
+            user=request.user, actor=request.actor, **data.validated_data
         )
         return Response(_key_body(key, key=raw), status=status.HTTP_201_CREATED, headers=NO_STORE)
 
@@ -139,9 +134,7 @@ class KeyDetailApi(APIView):
         key = selectors.api_key_get(user=request.user, key_id=key_id)
         key = services.api_key_update(
             key=key,
-            actor=request.user,
-            ip=request_ip(request),
-            principal=request_principal(request),
+            actor=request.actor,
             **data.validated_data,
         )
         return Response(_key_body(key))
@@ -172,10 +165,8 @@ class KeyRotateApi(APIView):
         key = selectors.api_key_get(user=request.user, key_id=key_id)
         key, raw = services.api_key_rotate(
             key=key,
-            actor=request.user,
+            actor=request.actor,
             overlap_hours=data.validated_data["overlap_hours"],
-            ip=request_ip(request),
-            principal=request_principal(request),
         )
         return Response(_key_body(key, key=raw), headers=NO_STORE)
 
@@ -192,12 +183,7 @@ class KeyRevokeApi(APIView):
     )
     def post(self, request, key_id: int):
         key = selectors.api_key_get(user=request.user, key_id=key_id)
-        key = services.api_key_revoke(
-            key=key,
-            actor=request.user,
-            ip=request_ip(request),
-            principal=request_principal(request),
-        )
+        key = services.api_key_revoke(key=key, actor=request.actor)
         return Response(_key_body(key))
 
 
@@ -222,11 +208,12 @@ class MeApi(APIView):
         },
     )
     def get(self, request):
-        principal = request_principal(request)
+        actor = request.actor
+        principal = actor.key
         return Response(
             {
                 "username": request.user.get_username(),
-                "role": principal.role if principal else user_role(request.user),
+                "role": actor.role,
                 "key_prefix": principal.prefix if principal else None,
                 "scopes": sorted(principal.scopes) if principal else None,
             }

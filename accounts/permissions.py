@@ -33,11 +33,6 @@ def request_actor(request) -> Actor:
     return actor
 
 
-def request_principal(request) -> KeyPrincipal | None:
-    auth = getattr(request, "auth", None)
-    return auth if isinstance(auth, KeyPrincipal) else None
-
-
 def request_ip(request) -> str | None:
     """The client's IP as core.addresses.client_ip reads it (trusted proxies only)."""
     return client_ip(request.META)
@@ -86,6 +81,13 @@ class ReadOrDeploy(_ScopePermission):
         if request.method in SAFE_METHODS:
             return self._allows(request, view, Scope.READ)
         return self._allows(request, view, Scope.DEPLOY)
+
+
+class ReadAndDeploy(ReadOrDeploy):
+    """ReadOrDeploy, where a write also needs `read`: its answer reads the object back."""
+
+    def has_permission(self, request, view) -> bool:
+        return self._allows(request, view, Scope.READ) and super().has_permission(request, view)
 
 
 class CanManageKeys(_ScopePermission):

@@ -10,14 +10,16 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
 from accounts.constants import MODEL_SCOPE_RE, ROLE_SCOPES, Role, Scope
 from accounts.key_format import generate_key
 from accounts.key_rules import check_key_may_manage, check_manager, check_outlived, check_within_key
-from accounts.keys import KeyPrincipal, forget_all_keys, forget_keys
+from accounts.keys import forget_all_keys, forget_keys
 from accounts.limits import check_within, clean_limit
 from accounts.models import ApiKey, Profile, RoleLimits
 from accounts.permissions import user_role
 from accounts.selectors import role_ceilings
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionDenied
 
@@ -100,10 +102,11 @@ def user_create(
     return user
 
 
-def user_set_role(*, user, role: str, actor, ip: str | None = None):
+def user_set_role(*, user, role: str, actor: Actor | None):
     """Change a user's role; only an admin (or the system, actor None) may."""
     _check_role(role)
-    if actor is not None and user_role(actor) != Role.ADMIN:
+    actor = as_actor(actor)
+    if actor.user is not None and user_role(actor.user) != Role.ADMIN:
         raise PermissionDenied("Only an admin may change roles.")
     with transaction.atomic():
         profile, _ = Profile.objects.select_for_update().get_or_create(user=user)
@@ -119,7 +122,6 @@ def user_set_role(*, user, role: str, actor, ip: str | None = None):
             target=f"user:{user.get_username()}",
             before={"role": before},
             after={"role": role},
-            ip=ip,
         )
         # Other replicas see the new role within the key-cache TTL; this one at once.
         transaction.on_commit(lambda: forget_keys(user_id=user.pk))
@@ -132,9 +134,7 @@ def _clean_scopes(scopes) -> list[str]:
         raise InvalidInput("scopes: Give at least one scope.")
     cleaned: list[str] = []
     for scope in scopes:
-        if not isinstance(scope, str) or not (
-            scope in Scope.values or MODEL_SCOPE_RE.match(scope)
-        ):
+        if not isinstance(scope, str) or not (scope in Scope.values or MODEL_SCOPE_RE.match(scope)):
             raise InvalidInput(
                 f"scopes: '{scope}' is not a scope; use {', '.join(Scope.values)}, "
                 "predict:<model> or deploy:<model>."
@@ -153,18 +153,19 @@ def api_key_create(
     rate_limit: str | None = None,
     burst_limit: str | None = None,
     quota: str | None = None,
-    actor=None,
-    ip: str | None = None,
-    principal: KeyPrincipal | None = None,
+    actor: Actor | None = None,
 ) -> tuple[ApiKey, str]:
-    """Issue a key for user; returns (key, raw key). The raw key exists only in this return."""
+    """Issue a key for user; returns (key, raw key). The raw key exists only in this return.
+    actor None: the system (a management command)."""
+    actor = as_actor(actor)
+    principal = actor.key
     name = (name or "").strip()
     if not name:
         raise InvalidInput("name: This field is required.")
     if len(name) > 100:
         raise InvalidInput("name: At most 100 characters.")
     cleaned = _clean_scopes(scopes)
-    if actor is not None and actor.pk != user.pk and user_role(actor) != Role.ADMIN:
+    if actor.user is not None and actor.user.pk != user.pk and user_role(actor.user) != Role.ADMIN:
         raise PermissionDenied("Only an admin may create keys for another user.")
     role = user_role(user)
     allowed = ROLE_SCOPES[role]
@@ -184,7 +185,7 @@ def api_key_create(
         expires_at = principal.expires_at if expires_at is None else expires_at
         check_outlived(principal, expires_at, what="create a key")
     limits = _clean_limits(
-        user=user, actor=actor, rate_limit=rate_limit, burst_limit=burst_limit, quota=quota
+        user=user, actor=actor.user, rate_limit=rate_limit, burst_limit=burst_limit, quota=quota
     )
     raw, prefix, hashed = generate_key()
     with transaction.atomic():
@@ -202,62 +203,66 @@ def api_key_create(
             action="api_key.create",
             target=_key_target(key),
             after=_key_state(key),
-            ip=ip,
-            principal=principal,
         )
     return key, raw
 
 
-def api_key_revoke(
-    *, key: ApiKey, actor, ip: str | None = None, principal: KeyPrincipal | None = None
-) -> ApiKey:
-    """Revoke a key now; every replica refuses it within the key-cache TTL."""
-    check_manager(key, actor, "revoke", principal)
+def _key_change(key: ApiKey, actor, *, what: str, action: str, change) -> ApiKey:
+    """The skeleton of every change to a stored key: who may, lock the row, `change(key)` (it
+    refuses, or edits the row and returns extra audit fields), audit, and forget this process's
+    cached copy once committed (other replicas follow within the key-cache TTL)."""
+    actor = as_actor(actor)
+    check_manager(key, actor.user, what, actor.key)
     with transaction.atomic():
         key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
-        if key.revoked_at is not None:
-            raise Conflict(f"Key '{key.name}' ({key.prefix}) is already revoked.", code="revoked")
         before = _key_state(key)
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
+        extra = change(key) or {}
         audit_record(
             actor=actor,
-            action="api_key.revoke",
+            action=action,
             target=_key_target(key),
             before=before,
-            after=_key_state(key),
-            ip=ip,
-            principal=principal,
+            after={**_key_state(key), **extra},
         )
         prefix = key.prefix
         transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
     return key
 
 
+def api_key_revoke(*, key: ApiKey, actor: Actor | None) -> ApiKey:
+    """Revoke a key now; every replica refuses it within the key-cache TTL."""
+
+    def revoke(key: ApiKey) -> None:
+        if key.revoked_at is not None:
+            raise Conflict(f"Key '{key.name}' ({key.prefix}) is already revoked.", code="revoked")
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+
+    return _key_change(key, actor, what="revoke", action="api_key.revoke", change=revoke)
+
+
 def api_key_update(
     *,
     key: ApiKey,
-    actor,
+    actor: Actor | None,
     name=_UNSET,
     rate_limit=_UNSET,
     burst_limit=_UNSET,
     quota=_UNSET,
-    ip: str | None = None,
-    principal: KeyPrincipal | None = None,
 ) -> ApiKey:
     """Rename a key or change its limits ('' or None removes a limit); owners stay in ceilings."""
-    check_manager(key, actor, "change", principal)
-    with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
+    actor = as_actor(actor)
+
+    def update(key: ApiKey) -> None:
+        nonlocal name
         if key.revoked_at is not None:
             raise Conflict(f"Key '{key.name}' ({key.prefix}) is revoked.", code="revoked")
-        before = _key_state(key)
         wanted = {
             "rate_limit": key.rate_limit if rate_limit is _UNSET else rate_limit,
             "burst_limit": key.burst_limit if burst_limit is _UNSET else burst_limit,
             "quota": key.quota if quota is _UNSET else quota,
         }
-        limits = _clean_limits(user=key.owner, actor=actor, **wanted)
+        limits = _clean_limits(user=key.owner, actor=actor.user, **wanted)
         if name is not _UNSET:
             name = (name or "").strip()
             if not name or len(name) > 100:
@@ -266,32 +271,21 @@ def api_key_update(
         for field_name, value in limits.items():
             setattr(key, field_name, value)
         key.save(update_fields=["name", *limits])
-        audit_record(
-            actor=actor,
-            action="api_key.update",
-            target=_key_target(key),
-            before=before,
-            after=_key_state(key),
-            ip=ip,
-            principal=principal,
-        )
-        prefix = key.prefix
-        transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
-    return key
+
+    return _key_change(key, actor, what="change", action="api_key.update", change=update)
 
 
 def api_key_rotate(
     *,
     key: ApiKey,
-    actor,
+    actor: Actor | None,
     overlap_hours: float = DEFAULT_ROTATION_OVERLAP_HOURS,
-    ip: str | None = None,
-    principal: KeyPrincipal | None = None,
 ) -> tuple[ApiKey, str]:
     """Issue a new secret for a key (same prefix, limits and counters); the old secret keeps
     working for overlap_hours (0 to 168), then stops. Returns (key, new raw key)."""
-    check_manager(key, actor, "rotate", principal)
-    check_outlived(principal, key.expires_at, what="rotate a key")
+    actor = as_actor(actor)
+    check_manager(key, actor.user, "rotate", actor.key)
+    check_outlived(actor.key, key.expires_at, what="rotate a key")
     try:
         overlap_hours = float(overlap_hours)
     except (TypeError, ValueError):
@@ -300,11 +294,12 @@ def api_key_rotate(
         raise InvalidInput(
             f"overlap_hours: Must be between 0 and {MAX_ROTATION_OVERLAP_HOURS:g} (7 days)."
         )
-    with transaction.atomic():
-        key = ApiKey.objects.select_for_update().select_related("owner").get(pk=key.pk)
+    raw = ""
+
+    def rotate(key: ApiKey) -> dict:
+        nonlocal raw
         if key.status != "active":
             raise Conflict(f"Key '{key.name}' ({key.prefix}) is {key.status}.", code=key.status)
-        before = _key_state(key)
         raw, _, hashed = generate_key(prefix=key.prefix)
         now = timezone.now()
         # A second rotation inside an overlap ends the oldest secret at once: two at most.
@@ -320,33 +315,24 @@ def api_key_rotate(
                 "rotated_at",
             ]
         )
-        after = {**_key_state(key), "overlap_hours": overlap_hours}
-        audit_record(
-            actor=actor,
-            action="api_key.rotate",
-            target=_key_target(key),
-            before=before,
-            after=after,
-            ip=ip,
-            principal=principal,
-        )
-        prefix = key.prefix
-        transaction.on_commit(lambda: forget_keys(prefixes=[prefix]))
+        return {"overlap_hours": overlap_hours}
+
+    key = _key_change(key, actor, what="rotate", action="api_key.rotate", change=rotate)
     return key, raw
 
 
 def role_limits_set(
     *,
     role: str,
-    actor,
+    actor: Actor | None,
     max_rate: str | None = None,
     max_burst: str | None = None,
     max_quota: str | None = None,
-    ip: str | None = None,
 ) -> RoleLimits:
     """Set the ceilings a role's keys may choose ('' or None: no ceiling); admins only."""
     _check_role(role)
-    if actor is not None and user_role(actor) != Role.ADMIN:
+    actor = as_actor(actor)
+    if actor.user is not None and user_role(actor.user) != Role.ADMIN:
         raise PermissionDenied("Only an admin may set role ceilings.")
     values = {
         "max_rate": clean_limit("max_rate", max_rate, kind="rate"),
@@ -366,7 +352,6 @@ def role_limits_set(
             target=f"role:{role}",
             before=before,
             after=values,
-            ip=ip,
         )
         # Keys without their own limits inherit the ceiling: this process sees it at once.
         transaction.on_commit(forget_all_keys)

@@ -18,7 +18,7 @@ from accounts.forms import (
     RoleLimitsForm,
 )
 from accounts.login_limits import LoginAttempt, login_username, remember_device
-from accounts.permissions import request_ip, role_required, user_role
+from accounts.permissions import role_required, user_role
 from accounts.reveal import secret_stash, secret_take
 from accounts.usage import usage_today_many
 from core.audit import audit_list
@@ -112,8 +112,7 @@ def key_list(request):
             rate_limit=form.cleaned_data["rate_limit"],
             burst_limit=form.cleaned_data["burst_limit"],
             quota=form.cleaned_data["quota"],
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
         )
     except ServiceError as exc:
         form.add_error(None, exc.message)
@@ -127,12 +126,10 @@ def key_list(request):
 @require_POST
 def key_revoke(request, key_id: int):
     """Revoke a key; another user's key is a 404 unless you are an admin."""
+    key = selectors.api_key_get(user=request.user, key_id=key_id)
     try:
-        key = selectors.api_key_get(user=request.user, key_id=key_id)
-        services.api_key_revoke(key=key, actor=request.user, ip=request_ip(request))
+        services.api_key_revoke(key=key, actor=request.actor)
     except ServiceError as exc:
-        if exc.status == 404:
-            return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
         messages.error(request, exc.message)
         return redirect("accounts:key-list")
     messages.success(request, f"Key '{key.name}' ({key.prefix}) revoked.")
@@ -179,27 +176,18 @@ def _detail_page(request, key, *, limits_form=None, new_key=None, status=200):
     return _no_store(render(request, "accounts/key_detail.html", context, status=status), new_key)
 
 
-def _not_found(request, exc: ServiceError):
-    return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
-
-
 @role_required(Scope.READ)
 @require_http_methods(["GET", "POST"])
 def key_detail(request, key_id: int):
     """One key: its limits and usage charts; POST changes its name and limits."""
-    try:
-        key = selectors.api_key_get(user=request.user, key_id=key_id)
-    except ServiceError as exc:
-        return _not_found(request, exc)
+    key = selectors.api_key_get(user=request.user, key_id=key_id)
     if request.method == "GET":
         return _detail_page(request, key, new_key=_revealed(request, key.pk))
     form = KeyLimitsForm(request.POST)
     if not form.is_valid():
         return _detail_page(request, key, limits_form=form, status=400)
     try:
-        key = services.api_key_update(
-            key=key, actor=request.user, ip=request_ip(request), **form.cleaned_data
-        )
+        key = services.api_key_update(key=key, actor=request.actor, **form.cleaned_data)
     except ServiceError as exc:
         form.add_error(None, exc.message)
         return _detail_page(request, key, limits_form=form, status=exc.status)
@@ -212,10 +200,7 @@ def key_detail(request, key_id: int):
 def key_rotate(request, key_id: int):
     """Issue a new secret, shown once on the key page after the redirect; the old one stays
     valid for the overlap."""
-    try:
-        key = selectors.api_key_get(user=request.user, key_id=key_id)
-    except ServiceError as exc:
-        return _not_found(request, exc)
+    key = selectors.api_key_get(user=request.user, key_id=key_id)
     form = KeyRotateForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Pick how long the old secret keeps working (0 to 7 days).")
@@ -223,9 +208,8 @@ def key_rotate(request, key_id: int):
     try:
         key, raw = services.api_key_rotate(
             key=key,
-            actor=request.user,
+            actor=request.actor,
             overlap_hours=form.cleaned_data["overlap_hours"],
-            ip=request_ip(request),
         )
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -245,9 +229,7 @@ def role_limits(request):
         form = RoleLimitsForm(request.POST)
         if form.is_valid():
             try:
-                services.role_limits_set(
-                    actor=request.user, ip=request_ip(request), **form.cleaned_data
-                )
+                services.role_limits_set(actor=request.actor, **form.cleaned_data)
             except ServiceError as exc:
                 errors[form.cleaned_data["role"]] = exc.message
                 status = exc.status

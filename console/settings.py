@@ -69,6 +69,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.actors.ActorMiddleware",
+    "accounts.error_pages.ServiceErrorPagesMiddleware",
     # After authentication (it sizes bodies by who sends them), before anything reads a body.
     "console.middleware.RequestSizeLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

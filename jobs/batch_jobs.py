@@ -22,6 +22,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from core.lookups import row_by_id
@@ -59,13 +61,12 @@ def batch_job_create(
     *,
     version: ModelVersion,
     dataset: Dataset,
-    actor,
+    actor: Actor,
     batch_size: int | None = None,
-    principal=None,
-    ip=None,
     enqueue: bool = True,
 ) -> BatchJob:
     """Queue the scoring of `dataset` by `version` on the gpu queue."""
+    actor = as_actor(actor).require("deploy", model=version.model.name, what="run a batch job")
     batch_size = default_batch_size() if batch_size is None else batch_size
     if not isinstance(batch_size, int) or not 1 <= batch_size <= 65536:
         raise InvalidInput("batch_size must be a whole number from 1 to 65536")
@@ -78,12 +79,10 @@ def batch_job_create(
             dataset=dataset,
             batch_size=batch_size,
             rows_total=dataset.row_count,
-            created_by=actor,
+            created_by=actor.user,
         )
         audit_record(
             actor=actor,
-            principal=principal,
-            ip=ip,
             action="batch_job.create",
             target=str(job),
             after={"version": str(version), "dataset": dataset.pk, "batch_size": batch_size},
@@ -93,8 +92,9 @@ def batch_job_create(
     return job
 
 
-def batch_job_cancel(*, job: BatchJob, actor, principal=None, ip=None) -> BatchJob:
+def batch_job_cancel(*, job: BatchJob, actor: Actor) -> BatchJob:
     """Cancel a queued job at once; ask a running one to stop at its next batch."""
+    actor = as_actor(actor).require("deploy", model=job.version.model.name, what="cancel a job")
     with transaction.atomic():
         locked = BatchJob.objects.select_for_update().get(pk=job.pk)
         if locked.finished:
@@ -103,9 +103,7 @@ def batch_job_cancel(*, job: BatchJob, actor, principal=None, ip=None) -> BatchJ
             locked.status, locked.finished_at = BatchJobStatus.CANCELLED, timezone.now()
         locked.cancel_requested = True
         locked.save()
-        audit_record(
-            actor=actor, principal=principal, ip=ip, action="batch_job.cancel", target=str(locked)
-        )
+        audit_record(actor=actor, action="batch_job.cancel", target=str(locked))
     return locked
 
 

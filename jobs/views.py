@@ -7,13 +7,13 @@ finished one is rendered without the trigger, so polling stops by itself.
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import FileResponse, Http404
+from django.http import FileResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import actor_can, request_ip, role_required
-from core.errors import NotFound, ServiceError
+from accounts.permissions import role_required
+from core.errors import ServiceError
 from jobs import batch_jobs, workers
 from jobs.forms import BatchJobForm, policy_form
 from jobs.templatetags.jobs_tags import version_actions_context
@@ -22,19 +22,12 @@ from jobs.validation import runs
 from registry import selectors as registry_selectors
 
 
-def _found(fn, *args):
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
-
-
 @require_POST
 @role_required("deploy")
 def validation_start(request, model: str, number: int):
-    version = _found(registry_selectors.version_get, model, number)
+    version = registry_selectors.version_get(model, number)
     try:
-        run = runs.validation_start(version=version, actor=request.user, ip=request_ip(request))
+        run = runs.validation_start(version=version, actor=request.actor)
         messages.success(request, f"Validation run #{run.pk} queued on the gpu workers.")
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -43,7 +36,7 @@ def validation_start(request, model: str, number: int):
 
 @role_required("read")
 def validation_panel(request, run_id: int):
-    run = _found(runs.validation_get, run_id)
+    run = runs.validation_get(run_id)
     if not run.finished:
         return render(request, "jobs/_validation_panel.html", {"run": run})
     # The verdict changes the header state, the validate button and the deploy gate: swap them
@@ -56,8 +49,8 @@ def validation_panel(request, run_id: int):
 
 @role_required("read")
 def validation_policy_edit(request, model: str):
-    obj = _found(registry_selectors.model_get, model)
-    can_edit = actor_can(request.user, None, "deploy", model_name=model)
+    obj = registry_selectors.model_get(model)
+    can_edit = request.actor.can("deploy", model=model)
     current = validation_policy.policy_effective(obj)
     form = policy_form(request.POST if request.method == "POST" else None, initial=current)
     if request.method == "POST":
@@ -69,9 +62,7 @@ def validation_policy_edit(request, model: str):
                 messages.info(request, "Nothing changed.")
                 return redirect("jobs:validation-policy", model)
             try:
-                validation_policy.policy_update(
-                    model=obj, changes=changes, actor=request.user, ip=request_ip(request)
-                )
+                validation_policy.policy_update(model=obj, changes=changes, actor=request.actor)
                 messages.success(request, f"Policy saved ({', '.join(sorted(changes))}).")
                 return redirect("jobs:validation-policy", model)
             except ServiceError as exc:
@@ -87,8 +78,7 @@ def validation_policy_edit(request, model: str):
 def batch_job_list(request):
     form = BatchJobForm(request.POST or None)
     if request.method == "POST":
-        if not actor_can(request.user, None, "deploy"):
-            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        request.actor.require("deploy", what="start a batch job")
         if form.is_valid():
             data = form.cleaned_data
             try:
@@ -96,8 +86,7 @@ def batch_job_list(request):
                     version=registry_selectors.version_get(data["model"], data["version"]),
                     dataset=registry_selectors.dataset_get(data["dataset"]),
                     batch_size=data["batch_size"],
-                    actor=request.user,
-                    ip=request_ip(request),
+                    actor=request.actor,
                 )
                 messages.success(request, f"Batch job #{job.pk} queued.")
                 return redirect("jobs:batch-job-detail", job.pk)
@@ -109,25 +98,25 @@ def batch_job_list(request):
         {
             "jobs": batch_jobs.batch_job_list()[:100],
             "form": form,
-            "can_start": actor_can(request.user, None, "deploy"),
+            "can_start": request.actor.can("deploy"),
         },
     )
 
 
 @role_required("read")
 def batch_job_detail(request, job_id: int):
-    job = _found(batch_jobs.batch_job_get, job_id)
+    job = batch_jobs.batch_job_get(job_id)
     template = "jobs/_batch_job_progress.html" if request.htmx else "jobs/batch_job_detail.html"
-    context = {"job": job, "can_cancel": actor_can(request.user, None, "deploy")}
+    context = {"job": job, "can_cancel": request.actor.can("deploy")}
     return render(request, template, context)
 
 
 @require_POST
 @role_required("deploy")
 def batch_job_cancel(request, job_id: int):
-    job = _found(batch_jobs.batch_job_get, job_id)
+    job = batch_jobs.batch_job_get(job_id)
     try:
-        batch_jobs.batch_job_cancel(job=job, actor=request.user, ip=request_ip(request))
+        batch_jobs.batch_job_cancel(job=job, actor=request.actor)
         messages.success(request, f"Cancel requested for batch job #{job.pk}.")
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -136,8 +125,8 @@ def batch_job_cancel(request, job_id: int):
 
 @role_required("read")
 def batch_job_download(request, job_id: int, fmt: str):
-    job = _found(batch_jobs.batch_job_get, job_id)
-    path = _found(batch_jobs.batch_job_result_path, job, fmt)
+    job = batch_jobs.batch_job_get(job_id)
+    path = batch_jobs.batch_job_result_path(job, fmt)
     return FileResponse(
         open(path, "rb"), as_attachment=True, filename=f"batch-job-{job.pk}-predictions.{fmt}"
     )

@@ -7,9 +7,9 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanRead, actor_can, request_ip, request_principal
+from accounts.permissions import CanRead, ReadAndDeploy
 from accounts.selectors import api_key_get
-from core.errors import InvalidInput, PermissionDenied
+from core.errors import InvalidInput
 from monitoring import selectors, services
 from monitoring.figures import event_marks
 from serving import selectors as serving_selectors
@@ -64,7 +64,7 @@ class SloIn(serializers.Serializer):
 
 
 class SloApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [ReadAndDeploy]
 
     @extend_schema(responses=SloOut, summary="A deployment's SLO policy")
     def get(self, request, model: str, deployment: str):
@@ -77,9 +77,6 @@ class SloApi(APIView):
         summary="Change SLOs, automatic rollback or payload sampling",
     )
     def patch(self, request, model: str, deployment: str):
-        principal = request_principal(request)
-        if not actor_can(request.user, principal, "deploy", model_name=model):
-            raise PermissionDenied("changing SLOs needs the deploy scope")
         data = SloIn(data=request.data)
         data.is_valid(raise_exception=True)
         unknown = set(request.data) - set(SloIn().fields)
@@ -88,9 +85,7 @@ class SloApi(APIView):
         obj = serving_selectors.deployment_get(model, deployment)
         policy = services.slo_policy_update(
             deployment=obj,
-            actor=request.user,
-            principal=principal,
-            ip=request_ip(request),
+            actor=request.actor,
             changes=dict(data.validated_data),
         )
         return Response(SloOut(policy).data)

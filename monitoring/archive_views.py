@@ -10,8 +10,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanDeploy, actor_can, request_ip, request_principal, role_required
-from core.errors import PermissionDenied, ServiceError
+from accounts.permissions import CanDeploy, role_required
+from core.errors import ServiceError
 from monitoring.archiving import deployment_archive_when_idle
 from serving.api import EventOut
 
@@ -23,8 +23,7 @@ def deployment_archive(request, model: str, deployment: str):
         deployment_archive_when_idle(
             model_name=model,
             deployment_name=deployment,
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
             reason=request.POST.get("reason", ""),
         )
     except ServiceError as exc:
@@ -48,15 +47,10 @@ class DeploymentArchiveApi(APIView):
     def post(self, request, model: str, deployment: str):
         data = self.ArchiveIn(data=request.data)
         data.is_valid(raise_exception=True)
-        principal = request_principal(request)
-        if not actor_can(request.user, principal, "deploy", model_name=model):
-            raise PermissionDenied(f"archiving a deployment of {model} needs the deploy scope")
         event = deployment_archive_when_idle(
             model_name=model,
             deployment_name=deployment,
-            actor=request.user,
-            principal=principal,
-            ip=request_ip(request),
+            actor=request.actor,
             reason=data.validated_data["reason"],
         )
         return Response(EventOut(event).data, status=status.HTTP_201_CREATED)

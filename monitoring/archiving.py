@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.actors import as_actor
 from core.errors import Conflict
 from monitoring.constants import Resolution
 from monitoring.models import MetricRollup
@@ -37,9 +38,10 @@ def deployment_requests_since(*, deployment_id: int, since) -> int:
 
 @transaction.atomic
 def deployment_archive_when_idle(
-    *, model_name: str, deployment_name: str, actor, reason: str, principal=None, ip=None, now=None
+    *, model_name: str, deployment_name: str, actor, reason: str, now=None
 ) -> DeploymentEvent:
     """Archive a deployment that answered no request during the quiet period (audited)."""
+    actor = as_actor(actor).require("deploy", model=model_name, what="archive a deployment")
     deployment = serving_selectors.deployment_get(model_name, deployment_name)
     if deployment.archived_at is not None:
         raise Conflict(f"{deployment} is already archived", code="archived")
@@ -51,6 +53,4 @@ def deployment_archive_when_idle(
             "takes no traffic (point its clients at another deployment first)",
             code="still_serving",
         )
-    return deploy.deployment_archive(
-        deployment=deployment, actor=actor, principal=principal, ip=ip, reason=reason
-    )
+    return deploy.deployment_archive(deployment=deployment, actor=actor, reason=reason)

@@ -11,6 +11,8 @@ import numpy as np
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import InvalidInput
 from monitoring import drift
@@ -44,9 +46,7 @@ def drift_policy_get(deployment: Deployment) -> DriftPolicy:
 
 
 @transaction.atomic
-def drift_policy_update(
-    *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
-) -> DriftPolicy:
+def drift_policy_update(*, deployment: Deployment, actor: Actor, changes: dict) -> DriftPolicy:
     """Change how and when a deployment's drift is judged; audited."""
     return policy_update(
         DriftPolicy,
@@ -56,8 +56,6 @@ def drift_policy_update(
         action="drift_policy.update",
         changes=changes,
         actor=actor,
-        principal=principal,
-        ip=ip,
     )
 
 
@@ -196,11 +194,10 @@ def _judge(policy, version, variant, since, now) -> dict:
     }
 
 
-def drift_run(
-    *, deployment: Deployment, actor=None, principal=None, ip: str | None = None, now=None
-) -> list[DriftReport]:
+def drift_run(*, deployment: Deployment, actor: Actor | None = None, now=None) -> list[DriftReport]:
     """Judge every version x variant of a deployment that served in the policy's window; alert
-    once (until resolved) when a dataset drifts."""
+    once (until resolved) when a dataset drifts. actor None: the scheduled check (not audited)."""
+    actor = as_actor(actor).require("deploy", model=deployment.model.name, what="run drift")
     now = now or timezone.now()
     policy = drift_policy_get(deployment)
     since = now - timedelta(minutes=policy.window_minutes)
@@ -210,7 +207,7 @@ def drift_run(
         for number, variant in _groups(deployment, since, now)
         if number in versions and variant != VariantRole.SHADOW
     ]
-    label = actor.get_username() if actor is not None else "system"
+    label = actor.label
     with transaction.atomic():
         reports = [DriftReport.objects.create(actor_label=label, **fields) for fields in judged]
         drifted = [r for r in reports if r.dataset_drift]
@@ -230,14 +227,12 @@ def drift_run(
                 ),
                 metrics={"reports": [r.pk for r in drifted]},
             )
-        if actor is not None or principal is not None:
+        if not actor.system:
             audit_record(
                 actor=actor,
-                principal=principal,
                 action="drift.run",
                 target=f"deployment:{deployment}",
                 after={"reports": [r.pk for r in reports], "drifted": len(drifted)},
-                ip=ip,
             )
     return reports
 

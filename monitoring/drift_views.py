@@ -7,7 +7,7 @@ from django.shortcuts import redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import actor_can, request_ip, role_required
+from accounts.permissions import role_required
 from core.errors import ServiceError
 from monitoring import (
     drift_figures,
@@ -21,7 +21,7 @@ from monitoring import (
 from monitoring.constants import WINDOWS
 from monitoring.drift_forms import DriftPolicyForm, FeedbackBulkForm
 from monitoring.models import DRIFT_POLICY_FIELDS, DriftReport
-from monitoring.views import _window_or_error, renders_not_found
+from monitoring.views import _window_or_error
 from serving import selectors as serving_selectors
 
 
@@ -42,13 +42,12 @@ def _base(request, model, deployment) -> tuple[dict, object]:
         "windows": list(WINDOWS),
         "query": request.GET,
         "window": window,
-        "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
+        "can_deploy": request.actor.can("deploy", model=model),
     }
     return context, window
 
 
 @role_required("read")
-@renders_not_found
 def drift_page(request, model: str, deployment: str):
     context, window = _base(request, model, deployment)
     obj = context["deployment"]
@@ -96,13 +95,10 @@ def _chosen_feature(request, latest: dict):
 
 @require_POST
 @role_required("deploy")
-@renders_not_found
 def drift_run(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     try:
-        reports = drift_service.drift_run(
-            deployment=obj, actor=request.user, ip=request_ip(request)
-        )
+        reports = drift_service.drift_run(deployment=obj, actor=request.actor)
     except ServiceError as exc:
         messages.error(request, f"Drift not computed: {exc.message}")
         return redirect("monitoring:drift", model, deployment)
@@ -119,7 +115,6 @@ def drift_run(request, model: str, deployment: str):
 
 @require_POST
 @role_required("deploy")
-@renders_not_found
 def drift_policy_edit(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     form = DriftPolicyForm(request.POST, instance=drift_service.drift_policy_get(obj))
@@ -129,8 +124,7 @@ def drift_policy_edit(request, model: str, deployment: str):
     try:
         drift_service.drift_policy_update(
             deployment=obj,
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
             changes={f: form.cleaned_data[f] for f in DRIFT_POLICY_FIELDS},
         )
         messages.success(request, "Drift settings saved.")
@@ -140,7 +134,6 @@ def drift_policy_edit(request, model: str, deployment: str):
 
 
 @role_required("read")
-@renders_not_found
 def quality_page(request, model: str, deployment: str):
     context, window = _base(request, model, deployment)
     obj = context["deployment"]
@@ -154,7 +147,6 @@ def quality_page(request, model: str, deployment: str):
 
 
 @role_required("read")
-@renders_not_found
 def shadow_page(request, model: str, deployment: str):
     context, window = _base(request, model, deployment)
     obj = context["deployment"]
@@ -175,8 +167,7 @@ def feedback_bulk(request):
         try:
             done = feedback.feedback_record_bulk(
                 items=feedback.parse_bulk(form.cleaned_data["labels"]),
-                actor=request.user,
-                ip=request_ip(request),
+                actor=request.actor,
             )
             messages.success(request, f"{len(done)} label(s) recorded.")
             return redirect("monitoring:feedback-bulk")

@@ -7,8 +7,8 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip, request_principal
-from core.errors import InvalidInput, PermissionDenied
+from accounts.permissions import CanDeploy, CanRead, ReadAndDeploy
+from core.errors import InvalidInput
 from monitoring import experiments
 from monitoring.constants import ExperimentMetric
 from monitoring.models import Experiment
@@ -32,18 +32,13 @@ class ExperimentIn(serializers.Serializer):
     baseline = serializers.FloatField(required=False, allow_null=True, default=None)
 
 
-def _check_deploy(request, model: str) -> None:
-    if not actor_can(request.user, request_principal(request), "deploy", model_name=model):
-        raise PermissionDenied(f"experiments on {model} need the deploy scope")
-
-
 def _experiment(model: str, deployment: str, experiment_id: int) -> Experiment:
     obj = serving_selectors.deployment_get(model, deployment)
     return experiments.experiment_get(obj, experiment_id)
 
 
 class ExperimentListApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [ReadAndDeploy]
 
     @extend_schema(responses=ExperimentOut(many=True), summary="Experiments of a deployment")
     def get(self, request, model: str, deployment: str):
@@ -56,16 +51,11 @@ class ExperimentListApi(APIView):
         summary="Start an A/B test between two serving versions",
     )
     def post(self, request, model: str, deployment: str):
-        _check_deploy(request, model)
         data = ExperimentIn(data=request.data)
         data.is_valid(raise_exception=True)
         obj = serving_selectors.deployment_get(model, deployment)
         experiment = experiments.experiment_start(
-            deployment=obj,
-            actor=request.user,
-            principal=request_principal(request),
-            ip=request_ip(request),
-            **data.validated_data,
+            deployment=obj, actor=request.actor, **data.validated_data
         )
         return Response(ExperimentOut(experiment).data, status=status.HTTP_201_CREATED)
 
@@ -105,17 +95,13 @@ class ExperimentEndApi(APIView):
         ),
     )
     def post(self, request, model: str, deployment: str, experiment_id: int):
-        _check_deploy(request, model)
         data = self.EndIn(data=request.data)
         data.is_valid(raise_exception=True)
         experiment = _experiment(model, deployment, experiment_id)
-        principal, ip = request_principal(request), request_ip(request)
         if self.end_action == "promote":
             experiment = experiments.experiment_promote(
                 experiment_id=experiment.pk,
-                actor=request.user,
-                principal=principal,
-                ip=ip,
+                actor=request.actor,
                 force=data.validated_data["force"],
                 override=data.validated_data["override"],
                 reason=data.validated_data["reason"],
@@ -124,6 +110,6 @@ class ExperimentEndApi(APIView):
             raise InvalidInput("force and override only apply to promote")
         else:
             experiment = experiments.experiment_stop(
-                experiment_id=experiment.pk, actor=request.user, principal=principal, ip=ip
+                experiment_id=experiment.pk, actor=request.actor
             )
         return Response(ExperimentOut(experiment).data)

@@ -6,29 +6,26 @@ from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import actor_can, request_ip, role_required
+from accounts.permissions import role_required
 from core.errors import ServiceError
 from monitoring import experiments
 from monitoring.drift_forms import ExperimentForm
-from monitoring.views import renders_not_found
 from serving import selectors as serving_selectors
 
 
 @role_required("read")
-@renders_not_found
 def experiment_list(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
-    can_deploy = actor_can(request.user, None, "deploy", model_name=model)
+    can_deploy = request.actor.can("deploy", model=model)
     form, status = None, 200
     serving = {v.version.number: v.weight for v in obj.variants.all() if v.role != "shadow"}
     if request.method == "POST":
-        if not can_deploy:
-            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        request.actor.require("deploy", model=model, what="start an experiment")
         form = ExperimentForm(request.POST, deployment=obj)
         if form.is_valid():
             try:
                 started = experiments.experiment_start(
-                    deployment=obj, actor=request.user, ip=request_ip(request), **form.cleaned_data
+                    deployment=obj, actor=request.actor, **form.cleaned_data
                 )
                 messages.success(request, f"Experiment {started.name!r} started.")
                 return redirect("monitoring:experiment", model, deployment, started.pk)
@@ -49,7 +46,6 @@ def experiment_list(request, model: str, deployment: str):
 
 
 @role_required("read")
-@renders_not_found
 def experiment_detail(request, model: str, deployment: str, experiment_id: int):
     obj = serving_selectors.deployment_get(model, deployment)
     experiment = experiments.experiment_get(obj, experiment_id)
@@ -57,8 +53,8 @@ def experiment_detail(request, model: str, deployment: str, experiment_id: int):
         "deployment": obj,
         "experiment": experiment,
         "analysis": experiments.experiment_analyze(experiment),
-        "can_deploy": actor_can(request.user, None, "deploy", model_name=model),
-        "is_admin": actor_can(request.user, None, "admin"),
+        "can_deploy": request.actor.can("deploy", model=model),
+        "is_admin": request.actor.can("admin"),
     }
     return render(request, "monitoring/experiment.html", context)
 
@@ -70,17 +66,14 @@ def _end(request, model, deployment, experiment_id, action):
         if action == "promote":
             experiments.experiment_promote(
                 experiment_id=experiment.pk,
-                actor=request.user,
-                ip=request_ip(request),
+                actor=request.actor,
                 force=request.POST.get("force") == "on",
                 override=request.POST.get("override") == "on",
                 reason=request.POST.get("reason", ""),
             )
             messages.success(request, f"v{experiment.treatment_version} now serves 100%.")
         else:
-            experiments.experiment_stop(
-                experiment_id=experiment.pk, actor=request.user, ip=request_ip(request)
-            )
+            experiments.experiment_stop(experiment_id=experiment.pk, actor=request.actor)
             messages.success(request, f"Stopped; v{experiment.control_version} serves 100%.")
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -89,13 +82,11 @@ def _end(request, model, deployment, experiment_id, action):
 
 @require_POST
 @role_required("deploy")
-@renders_not_found
 def experiment_promote(request, model: str, deployment: str, experiment_id: int):
     return _end(request, model, deployment, experiment_id, "promote")
 
 
 @require_POST
 @role_required("deploy")
-@renders_not_found
 def experiment_stop(request, model: str, deployment: str, experiment_id: int):
     return _end(request, model, deployment, experiment_id, "stop")

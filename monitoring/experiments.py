@@ -9,6 +9,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from monitoring import abstats, selectors
@@ -58,14 +60,13 @@ def experiment_start(
     treatment_version: int,
     metric: str,
     mde: float,
-    actor,
+    actor: Actor,
     alpha: float = 0.05,
     power: float = 0.8,
     baseline: float | None = None,
-    principal=None,
-    ip: str | None = None,
 ) -> Experiment:
     """Start an A/B test between two versions that both serve traffic in the deployment."""
+    actor = _authorized(actor, deployment, "start an experiment")
     if control_version == treatment_version:
         raise InvalidInput("control and treatment must be different versions")
     weights = _serving_weights(deployment)
@@ -87,7 +88,7 @@ def experiment_start(
         mde=mde,
         baseline=baseline,
         started_at=timezone.now(),
-        created_by=actor,
+        created_by=actor.user,
         # The split it started under: the sample-ratio check compares assignments with it.
         result={"weights": {str(k): w for k, w in weights.items()}},
     )
@@ -105,11 +106,9 @@ def experiment_start(
         raise Conflict(f"{deployment} already runs an experiment; stop it first") from None
     audit_record(
         actor=actor,
-        principal=principal,
         action="experiment.start",
         target=f"deployment:{deployment}",
         after={"experiment": experiment.pk, "name": experiment.name, "weights": weights},
-        ip=ip,
     )
     return experiment
 
@@ -277,18 +276,20 @@ def _running(experiment_id: int) -> Experiment:
     return experiment
 
 
-def _end(experiment: Experiment, status: str, analysis: dict, actor, principal, ip, event) -> None:
+def _authorized(actor, deployment: Deployment, what: str) -> Actor:
+    return as_actor(actor).require("deploy", model=deployment.model.name, what=what)
+
+
+def _end(experiment: Experiment, status: str, analysis: dict, actor: Actor, event) -> None:
     experiment.status = status
     experiment.ended_at = timezone.now()
     experiment.result = {**analysis, "event": event.pk if event else None}
     experiment.save(update_fields=["status", "ended_at", "result"])
     audit_record(
         actor=actor,
-        principal=principal,
         action=f"experiment.{status}",
         target=f"deployment:{experiment.deployment}",
         after={"experiment": experiment.pk, "verdict": analysis["verdict"]},
-        ip=ip,
     )
 
 
@@ -296,9 +297,7 @@ def _end(experiment: Experiment, status: str, analysis: dict, actor, principal, 
 def experiment_promote(
     *,
     experiment_id: int,
-    actor,
-    principal=None,
-    ip: str | None = None,
+    actor: Actor,
     force: bool = False,
     override: bool = False,
     reason: str = "",
@@ -306,9 +305,11 @@ def experiment_promote(
     """Deploy the treatment at 100% through the deploy service; refused unless it won (or
     `force`, a person's call against the statistics). An `override` of the promotion gate takes
     an admin and the person's own written `reason`, not the generated summary."""
+    actor = as_actor(actor)
     if override:
-        reason = override_authorize(actor=actor, principal=principal, reason=reason)
+        reason = override_authorize(actor=actor, reason=reason)
     experiment = _running(experiment_id)
+    _authorized(actor, experiment.deployment, "promote an experiment")
     analysis = experiment_analyze(experiment)
     if analysis["verdict"] != abstats.TREATMENT_WINS and not force:
         raise Conflict(f"the treatment has not won ({analysis['verdict_text']}); not promoted")
@@ -318,22 +319,19 @@ def experiment_promote(
         deployment_name=deployment.name,
         version_number=experiment.treatment_version,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=f"experiment {experiment.name!r}: promote v{experiment.treatment_version} "
         f"({analysis['verdict_text']})" + (f"; override: {reason}" if override else ""),
         override=override,
     )
-    _end(experiment, ExperimentStatus.PROMOTED, analysis, actor, principal, ip, event)
+    _end(experiment, ExperimentStatus.PROMOTED, analysis, actor, event)
     return experiment
 
 
 @transaction.atomic
-def experiment_stop(
-    *, experiment_id: int, actor, principal=None, ip: str | None = None
-) -> Experiment:
+def experiment_stop(*, experiment_id: int, actor: Actor) -> Experiment:
     """End the experiment and send all traffic back to the control (a shadow stays)."""
     experiment = _running(experiment_id)
+    actor = _authorized(actor, experiment.deployment, "stop an experiment")
     analysis = experiment_analyze(experiment)
     deployment = experiment.deployment
     shadows = [
@@ -351,12 +349,10 @@ def experiment_stop(
                 *shadows,
             ],
             actor=actor,
-            principal=principal,
-            ip=ip,
             reason=f"experiment {experiment.name!r} stopped: all traffic to the control",
         )
     except Conflict as exc:
         if "already serves" not in exc.message:
             raise
-    _end(experiment, ExperimentStatus.STOPPED, analysis, actor, principal, ip, event)
+    _end(experiment, ExperimentStatus.STOPPED, analysis, actor, event)
     return experiment

@@ -8,8 +8,10 @@ import math
 import numpy as np
 from django.db import transaction
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
-from core.errors import InvalidInput
+from core.errors import InvalidInput, PermissionDenied
 from monitoring.models import Feedback, PredictionLog
 from monitoring.selectors import prediction_get, predictions_get
 from registry.constants import Task
@@ -81,36 +83,36 @@ def _upsert(log: PredictionLog, row: int, label: float, actor_label: str, task: 
     return feedback
 
 
-def _actor_label(actor, principal) -> str:
-    if principal is not None:
-        return f"key:{principal.prefix}"
-    return actor.get_username() if actor is not None else "system"
+def _may_label(actor, models) -> Actor:
+    """Labels on a model's predictions take its `predict` or `deploy` scope (per-model counts)."""
+    actor = as_actor(actor)
+    for model in sorted(set(models)):
+        if not (actor.can("predict", model=model) or actor.can("deploy", model=model)):
+            raise PermissionDenied(
+                f"recording feedback on {model} needs the predict or deploy scope"
+            )
+    return actor
 
 
 @transaction.atomic
-def feedback_record(
-    *, prediction_id: str, label, actor, principal=None, ip: str | None = None
-) -> Feedback:
+def feedback_record(*, prediction_id: str, label, actor: Actor) -> Feedback:
     """Record the ground truth or outcome of one logged prediction (a later one replaces it)."""
     label = _label(label)
     log, row = prediction_get(prediction_id)
+    actor = _may_label(actor, [log.model])
     task = _model_tasks([log])[log.model]
-    feedback = _upsert(log, row, label, _actor_label(actor, principal), task)
+    feedback = _upsert(log, row, label, actor.label, task)
     audit_record(
         actor=actor,
-        principal=principal,
         action="feedback.record",
         target=f"prediction:{feedback.prediction_id}",
         after={"label": feedback.label},
-        ip=ip,
     )
     return feedback
 
 
 @transaction.atomic
-def feedback_record_bulk(
-    *, items: list[tuple[str, object]], actor, principal=None, ip: str | None = None
-) -> list[Feedback]:
+def feedback_record_bulk(*, items: list[tuple[str, object]], actor: Actor) -> list[Feedback]:
     """Record many labels at once: all of them, or none when any id or label is bad."""
     if not items:
         raise InvalidInput("no labels given")
@@ -118,6 +120,7 @@ def feedback_record_bulk(
         raise InvalidInput(f"at most {MAX_BULK} labels at once, not {len(items)}")
     labels = [(pid.strip(), _label(value)) for pid, value in items]
     found = predictions_get([pid for pid, _ in labels])
+    actor = _may_label(actor, [log.model for log, _ in found.values()])
     missing = [pid for pid, _ in labels if pid not in found]
     if missing:
         shown = ", ".join(missing[:10]) + (
@@ -126,18 +129,16 @@ def feedback_record_bulk(
         # Checked before any write: a bulk upload is all or nothing.
         raise InvalidInput(f"unknown prediction id(s): {shown}; nothing was recorded")
     tasks = _model_tasks([log for log, _ in found.values()])
-    actor_label = _actor_label(actor, principal)
+    actor_label = actor.label
     done = []
     for pid, label in labels:
         log, row = found[pid]
         done.append(_upsert(log, row, label, actor_label, tasks[log.model]))
     audit_record(
         actor=actor,
-        principal=principal,
         action="feedback.record_bulk",
         target=f"predictions:{len(done)}",
         after={"count": len(done), "first": done[0].prediction_id},
-        ip=ip,
     )
     return done
 

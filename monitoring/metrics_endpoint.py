@@ -12,7 +12,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_l
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from accounts.permissions import request_ip
+from core.addresses import client_ip
 from jobs.models import WorkerHeartbeat
 from serving import telemetry
 
@@ -55,7 +55,7 @@ def scrape_allowed(request) -> tuple[bool, int, str]:
         if token and scheme.lower() == "bearer" and hmac.compare_digest(presented.strip(), token):
             return True, 200, ""
         return False, 401, "invalid metrics token"
-    ip = request_ip(request)
+    ip = client_ip(request.META)
     if ip and any(ipaddress.ip_address(ip) in net for net in _allowed_networks()):
         return True, 200, ""
     return False, 403, "metrics are not served to this address; send the metrics token"

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from django.core.exceptions import ValidationError
 from django.db import models
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import InvalidInput
 from serving.models import Deployment
@@ -20,15 +22,15 @@ def policy_update(
     label: str,
     action: str,
     changes: dict,
-    actor,
-    principal=None,
-    ip: str | None = None,
+    actor: Actor,
     check: Callable[[models.Model], None] | None = None,
     defaults: dict | None = None,
 ):
     """Apply `changes` to the deployment's `model` policy (created on first change), validate,
     save and audit. Call inside a transaction: the row is locked while it changes. `defaults`
     seed a policy created here (values the model's own defaults cannot know)."""
+    actor = as_actor(actor)
+    actor.require("deploy", model=deployment.model.name, what=f"change the {label} policy")
     unknown = set(changes) - set(fields)
     if unknown:
         raise InvalidInput(f"unknown {label} setting(s): {', '.join(sorted(unknown))}")
@@ -49,11 +51,9 @@ def policy_update(
     policy.save()
     audit_record(
         actor=actor,
-        principal=principal,
         action=action,
         target=f"deployment:{deployment}",
         before=before,
         after=policy.as_dict(),
-        ip=ip,
     )
     return policy

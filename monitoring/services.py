@@ -9,6 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from monitoring import selectors
@@ -40,9 +42,7 @@ def payload_sample_rates() -> dict[int, float]:
 
 
 @transaction.atomic
-def slo_policy_update(
-    *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
-) -> SloPolicy:
+def slo_policy_update(*, deployment: Deployment, actor: Actor, changes: dict) -> SloPolicy:
     """Change a deployment's SLOs, auto-rollback switch or payload sampling; audited."""
     policy = policy_update(
         SloPolicy,
@@ -52,8 +52,6 @@ def slo_policy_update(
         action="slo.update",
         changes=changes,
         actor=actor,
-        principal=principal,
-        ip=ip,
         check=_check_auto_rollback,
         defaults={"payload_sample_rate": sampling.default_rate()},
     )
@@ -68,11 +66,14 @@ def _check_auto_rollback(policy: SloPolicy) -> None:
 
 
 @transaction.atomic
-def alert_resolve(*, alert_id: int, actor, ip: str | None = None) -> Alert:
-    """Mark an alert as seen and handled."""
+def alert_resolve(*, alert_id: int, actor: Actor) -> Alert:
+    """Mark an alert as seen and handled (deploy on the alert's model)."""
     alert = Alert.objects.select_for_update().filter(pk=alert_id).first()
     if alert is None:
         raise NotFound(f"alert {alert_id} not found")
+    actor = as_actor(actor).require(
+        "deploy", model=alert.deployment.model.name, what="resolve an alert"
+    )
     if alert.resolved_at is not None:
         raise Conflict("that alert is already resolved")
     alert.resolved_at = timezone.now()
@@ -82,7 +83,6 @@ def alert_resolve(*, alert_id: int, actor, ip: str | None = None) -> Alert:
         action="alert.resolve",
         target=f"alert:{alert.pk}",
         after={"deployment": str(alert.deployment)},
-        ip=ip,
     )
     return alert
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
@@ -14,7 +12,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import actor_can, request_ip, role_required
+from accounts.permissions import role_required
 from accounts.selectors import api_key_get
 from core.errors import InvalidInput, NotFound, ServiceError
 from monitoring import figures, refusal_selectors, selectors, services
@@ -22,19 +20,6 @@ from monitoring.constants import WINDOWS
 from monitoring.forms import SloForm
 from serving import sampling
 from serving import selectors as serving_selectors
-
-
-def renders_not_found(view):
-    """Turn a NotFound from a selector into the 404 page."""
-
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
-
-    return wrapper
 
 
 def _window_or_error(request):
@@ -82,11 +67,10 @@ def _live_charts_response(
 
 
 @role_required("read")
-@renders_not_found
 def deployment_page(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     window, error = _window_or_error(request)
-    can_deploy = actor_can(request.user, None, "deploy", model_name=model)
+    can_deploy = request.actor.can("deploy", model=model)
     context = {
         "deployment": obj,
         "error": error,
@@ -104,7 +88,6 @@ def deployment_page(request, model: str, deployment: str):
 
 
 @role_required("read")
-@renders_not_found
 def deployment_charts(request, model: str, deployment: str):
     """The charts' refresh (JSON: figures and summary)."""
     obj = serving_selectors.deployment_get(model, deployment)
@@ -132,7 +115,6 @@ def deployment_charts(request, model: str, deployment: str):
 
 @require_POST
 @role_required("deploy")
-@renders_not_found
 def slo_edit(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     form = SloForm(request.POST, instance=services.slo_policy_get(obj))
@@ -142,8 +124,7 @@ def slo_edit(request, model: str, deployment: str):
     try:
         services.slo_policy_update(
             deployment=obj,
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
             changes={f: form.cleaned_data[f] for f in form.Meta.fields},
         )
         messages.success(request, "SLO saved.")
@@ -156,9 +137,7 @@ def slo_edit(request, model: str, deployment: str):
 @role_required("deploy")
 def alert_resolve(request, alert_id: int):
     try:
-        alert = services.alert_resolve(
-            alert_id=alert_id, actor=request.user, ip=request_ip(request)
-        )
+        alert = services.alert_resolve(alert_id=alert_id, actor=request.actor)
         messages.success(request, f"Alert on {alert.deployment} resolved.")
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -200,14 +179,12 @@ def _key_context(request, key_id: int) -> tuple[dict, int]:
 
 
 @role_required("read")
-@renders_not_found
 def key_page(request, key_id: int):
     context, status = _key_context(request, key_id)
     return render(request, "monitoring/key.html", context, status=status)
 
 
 @role_required("read")
-@renders_not_found
 def key_charts(request, key_id: int):
     context, status = _key_context(request, key_id)
     if status != 200:
@@ -218,7 +195,6 @@ def key_charts(request, key_id: int):
 
 
 @role_required("read")
-@renders_not_found
 def key_refusals(request, key_id: int):
     """The key portal's fragment: refused calls of the last 24 hours by status, and the latest
     ones with their reasons."""

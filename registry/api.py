@@ -9,7 +9,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanDeploy, CanRead, request_ip, request_principal
+from accounts.permissions import CanRead, ReadOrDeploy
 from core.errors import InvalidInput
 from core.schema import error_responses
 from registry import selectors, services
@@ -17,10 +17,10 @@ from registry.constants import Task
 
 
 class _ReadWriteApi(APIView):
-    """GET needs the read scope; anything else the deploy scope."""
+    """GET needs the read scope; anything else the deploy scope (on the URL's model, if any)."""
 
-    def get_permissions(self):
-        return [CanRead()] if self.request.method in ("GET", "HEAD", "OPTIONS") else [CanDeploy()]
+    permission_classes = [ReadOrDeploy]
+    model_kwarg = "name"
 
 
 def _required_file(request, field: str):
@@ -219,9 +219,7 @@ class VersionListCreateApi(_ReadWriteApi):
             model_name=name,
             upload=upload,
             filename=upload.name,
-            actor=request.user,
-            principal=request_principal(request),
-            ip=request_ip(request),
+            actor=request.actor,
             **fields,
         )
         return Response(VersionSerializer(version).data, status=status.HTTP_201_CREATED)
@@ -271,9 +269,7 @@ class EnvironmentListCreateApi(_ReadWriteApi):
         form = self.InputSerializer(data=request.data)
         form.is_valid(raise_exception=True)
         spec = services.environment_create(
-            actor=request.user,
-            principal=request_principal(request),
-            ip=request_ip(request),
+            actor=request.actor,
             **form.validated_data,
         )
         return Response(EnvironmentSerializer(spec).data, status=status.HTTP_201_CREATED)
@@ -323,9 +319,7 @@ class DatasetListCreateApi(_ReadWriteApi):
             upload=upload,
             filename=upload.name,
             label_column=form.validated_data.get("label_column") or None,
-            actor=request.user,
-            principal=request_principal(request),
-            ip=request_ip(request),
+            actor=request.actor,
         )
         return Response(DatasetSerializer(dataset).data, status=status.HTTP_201_CREATED)
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 from django.db import transaction
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import InvalidInput
 from registry.datasets import input_columns
@@ -52,10 +54,9 @@ def dataset_columns(dataset: Dataset) -> list[dict]:
 
 
 @transaction.atomic
-def dataset_set_column_kinds(
-    *, dataset: Dataset, kinds: dict, actor, principal=None, ip: str | None = None
-) -> Dataset:
+def dataset_set_column_kinds(*, dataset: Dataset, kinds: dict, actor: Actor) -> Dataset:
     """Declare columns numeric or categorical (`auto` returns a column to the inferred kind)."""
+    actor = as_actor(actor).require("deploy", what="declare column kinds")
     if not isinstance(kinds, dict) or not kinds:
         raise InvalidInput('send {"column": "numeric" | "categorical" | "auto"} pairs')
     locked = Dataset.objects.select_for_update().get(pk=dataset.pk)
@@ -76,12 +77,10 @@ def dataset_set_column_kinds(
     locked.save(update_fields=["column_kinds"])
     audit_record(
         actor=actor,
-        principal=principal,
         action="dataset.column_kinds",
         target=f"dataset:{locked.pk}",
         before={"column_kinds": before},
         after={"column_kinds": locked.column_kinds},
-        ip=ip,
     )
     return locked
 

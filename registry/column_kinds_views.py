@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from drf_spectacular.utils import extend_schema
@@ -11,37 +10,27 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanRead, actor_can, request_ip, request_principal, role_required
-from core.errors import NotFound, PermissionDenied, ServiceError
+from accounts.permissions import ReadAndDeploy, role_required
+from core.errors import ServiceError
 from registry import column_kinds, selectors
 
 FIELD_PREFIX = "kind:"
 
 
-def _dataset(dataset_id: int):
-    try:
-        return selectors.dataset_get(dataset_id)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
-
-
 @role_required("read")
 @require_http_methods(["GET", "POST"])
 def dataset_columns(request, dataset_id: int):
-    dataset = _dataset(dataset_id)
-    can_edit = actor_can(request.user, None, "deploy")
+    dataset = selectors.dataset_get(dataset_id)
+    can_edit = request.actor.can("deploy")
     if request.method == "POST":
-        if not can_edit:
-            return render(request, "accounts/forbidden.html", {"scope": "deploy"}, status=403)
+        request.actor.require("deploy", what="declare column kinds")
         kinds = {
             key.removeprefix(FIELD_PREFIX): value
             for key, value in request.POST.items()
             if key.startswith(FIELD_PREFIX)
         }
         try:
-            column_kinds.dataset_set_column_kinds(
-                dataset=dataset, kinds=kinds, actor=request.user, ip=request_ip(request)
-            )
+            column_kinds.dataset_set_column_kinds(dataset=dataset, kinds=kinds, actor=request.actor)
             messages.success(request, f"Column kinds of {dataset} saved; drift runs use them.")
             return redirect("registry:dataset-columns", dataset.pk)
         except ServiceError as exc:
@@ -64,7 +53,7 @@ class ColumnOut(serializers.Serializer):
 
 
 class DatasetColumnsApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [ReadAndDeploy]
 
     class KindsIn(serializers.Serializer):
         column_kinds = serializers.DictField(
@@ -82,16 +71,11 @@ class DatasetColumnsApi(APIView):
         summary="Declare columns numeric or categorical for drift (auto: back to inferred)",
     )
     def patch(self, request, dataset_id: int):
-        principal = request_principal(request)
-        if not actor_can(request.user, principal, "deploy"):
-            raise PermissionDenied("declaring column kinds needs the deploy scope")
         data = self.KindsIn(data=request.data)
         data.is_valid(raise_exception=True)
         dataset = column_kinds.dataset_set_column_kinds(
             dataset=selectors.dataset_get(dataset_id),
             kinds=dict(data.validated_data["column_kinds"]),
-            actor=request.user,
-            principal=principal,
-            ip=request_ip(request),
+            actor=request.actor,
         )
         return Response(ColumnOut(column_kinds.dataset_columns(dataset), many=True).data)

@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models import Max
 
-from accounts.permissions import actor_can
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, PermissionDenied
 from registry import graph_scan, modelio
@@ -61,10 +62,10 @@ def _load_model(path: Path, fmt: str) -> dict[str, str | dict]:
 MIN_APPROVAL_REASON = 15
 
 
-def _approval_authorize(*, actor, principal, reason: str) -> str:
+def _approval_authorize(*, actor: Actor, reason: str) -> str:
     """Only an admin (session, or a key with the admin scope) with a written reason may register
     a SavedModel whose graph reaches the host; returns the reason."""
-    if not actor_can(actor, principal, "admin"):
+    if actor.system or not actor.can("admin"):
         raise PermissionDenied(
             "only an admin may approve a SavedModel whose graph reaches the host",
             code="host_ops_approval_not_allowed",
@@ -132,9 +133,7 @@ def version_register(
     model_name: str,
     upload: Any,
     filename: str,
-    actor,
-    principal=None,
-    ip: str | None = None,
+    actor: Actor,
     environment=None,
     holdout_dataset=None,
     reference_dataset=None,
@@ -152,10 +151,9 @@ def version_register(
     SavedModel archive; the signature is read from the artifact. A SavedModel whose graph reaches
     the host is refused unless an admin approves it (`approve_host_ops` + a reason, audited)."""
     model_name = check_model_name(model_name)
+    actor = as_actor(actor).require("deploy", model=model_name, what="register a version")
     if approve_host_ops:
-        approval_reason = _approval_authorize(
-            actor=actor, principal=principal, reason=approval_reason
-        )
+        approval_reason = _approval_authorize(actor=actor, reason=approval_reason)
     fmt = artifact_format(filename or "")
     tags = clean_tags(tags)
     metrics = clean_metrics(training_metrics)
@@ -180,7 +178,11 @@ def version_register(
         with discard_stored_files_on_error(), transaction.atomic():
             model, created = RegisteredModel.objects.select_for_update().get_or_create(
                 name=model_name,
-                defaults={"owner": actor, "description": description, "task": task or Task.OTHER},
+                defaults={
+                    "owner": actor.user,
+                    "description": description,
+                    "task": task or Task.OTHER,
+                },
             )
             last = model.versions.aggregate(last=Max("number"))["last"] or 0
             artifact = artifact_store_file(stored_file, fmt=fmt)
@@ -200,14 +202,12 @@ def version_register(
                 environment=environment,
                 holdout_dataset=holdout,
                 reference_dataset=reference,
-                created_by=actor,
+                created_by=actor.user,
             )
             audit_record(
                 actor=actor,
                 action="model_version.register",
                 target=str(version),
-                ip=ip,
-                principal=principal,
                 after={
                     "model": model.name,
                     "number": version.number,
@@ -223,8 +223,6 @@ def version_register(
                     actor=actor,
                     action=graph_scan.HOST_OPS_APPROVED,
                     target=str(version),
-                    ip=ip,
-                    principal=principal,
                     after={
                         "ops": facts["host_ops"],
                         "reason": approval_reason,
@@ -235,9 +233,11 @@ def version_register(
 
 
 def version_set_state(
-    *, version: ModelVersion, state: str, actor, reason: str = "", principal=None, ip=None
+    *, version: ModelVersion, state: str, actor: Actor | None, reason: str = ""
 ) -> ModelVersion:
-    """Move a version along registered -> validating -> validated|rejected, or to archived."""
+    """Move a version along registered -> validating -> validated|rejected, or to archived.
+    actor None: the system (the validation suite's verdict)."""
+    actor = as_actor(actor).require("deploy", model=version.model.name, what="change a version")
     if state not in VersionState.values:
         raise InvalidInput(f"unknown state {state!r}")
     with transaction.atomic():
@@ -253,8 +253,6 @@ def version_set_state(
             actor=actor,
             action="model_version.state",
             target=str(locked),
-            ip=ip,
-            principal=principal,
             before={"state": before},
             after={"state": state, "reason": reason},
         )
@@ -268,7 +266,7 @@ def environment_create(
     python: str,
     tensorflow: str,
     base_image: str,
-    actor,
+    actor: Actor,
     cuda: str = "",
     cudnn: str = "",
     env_vars: dict | None = None,
@@ -276,10 +274,9 @@ def environment_create(
     memory_limit: str = "",
     gpu_count: int = 0,
     extra_packages=(),
-    principal=None,
-    ip: str | None = None,
 ) -> EnvironmentSpec:
     """Record the runtime a version expects; the base image must be pinned by digest."""
+    actor = as_actor(actor).require("deploy", what="create an environment")
     name = (name or "").strip()
     if not ENVIRONMENT_NAME_RE.match(name):
         raise InvalidInput(f"invalid environment name {name!r}: letters, digits, '.', '-', '_'")
@@ -332,14 +329,12 @@ def environment_create(
             memory_limit=memory_limit,
             gpu_count=gpu_count,
             extra_packages=packages,
-            created_by=actor,
+            created_by=actor.user,
         )
         audit_record(
             actor=actor,
             action="environment.create",
             target=f"environment {name}",
-            ip=ip,
-            principal=principal,
             after={"python": python, "tensorflow": tensorflow, "base_image": base_image},
         )
     return spec
@@ -350,12 +345,11 @@ def dataset_create(
     name: str,
     upload: Any,
     filename: str,
-    actor,
+    actor: Actor,
     label_column: str | None = None,
-    principal=None,
-    ip: str | None = None,
 ) -> Dataset:
     """Store a .npz/.csv/.parquet dataset after checking it is non-empty, rectangular, numeric."""
+    actor = as_actor(actor).require("deploy", what="upload a dataset")
     name = (name or "").strip()
     if not name or len(name) > 100:
         raise InvalidInput("a dataset needs a name of 1-100 characters")
@@ -382,14 +376,12 @@ def dataset_create(
                 schema=parsed.schema,
                 row_count=parsed.row_count,
                 size=blob.size,
-                created_by=actor,
+                created_by=actor.user,
             )
             audit_record(
                 actor=actor,
                 action="dataset.create",
                 target=f"dataset {name} #{dataset.pk}",
-                ip=ip,
-                principal=principal,
                 after={"sha256": blob.sha256, "rows": parsed.row_count, "format": fmt},
             )
     return dataset

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from functools import wraps
-
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from accounts.permissions import actor_can, request_ip, role_required
-from core.errors import NotFound, ServiceError
+from accounts.permissions import role_required
+from core.errors import ServiceError
 from registry import selectors, services
 from registry.forms import DatasetForm, EnvironmentForm, VersionUploadForm
 
@@ -20,19 +18,8 @@ VERSION_DETAIL_TEMPLATES = ["console/version_detail.html", "registry/version_det
 MODEL_LIST_TEMPLATES = ["console/model_list.html", "registry/model_list.html"]
 
 
-def _not_found_page(view):
-    @wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except NotFound as exc:
-            return render(request, "accounts/not_found.html", {"message": exc.message}, status=404)
-
-    return wrapper
-
-
 def _can_deploy(request) -> bool:
-    return actor_can(request.user, None, "deploy")
+    return request.actor.can("deploy")
 
 
 @role_required("read")
@@ -42,7 +29,6 @@ def model_list(request):
 
 
 @role_required("read")
-@_not_found_page
 def model_detail(request, name: str):
     model = selectors.model_get(name)
     context = {"model": model, "versions": selectors.version_list(model)}
@@ -50,7 +36,6 @@ def model_detail(request, name: str):
 
 
 @role_required("read")
-@_not_found_page
 def version_detail(request, name: str, number: int):
     version = selectors.version_get(name, number)
     return render(request, VERSION_DETAIL_TEMPLATES, {"version": version, "model": version.model})
@@ -60,7 +45,7 @@ def version_detail(request, name: str, number: int):
 @require_http_methods(["GET", "POST"])
 def version_upload(request):
     form = VersionUploadForm(request.POST or None, request.FILES or None)
-    if not actor_can(request.user, None, "admin"):  # the service refuses them anyway
+    if not request.actor.can("admin"):  # the service refuses them anyway
         del form.fields["approve_host_ops"], form.fields["approval_reason"]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -69,8 +54,7 @@ def version_upload(request):
             version = services.version_register(
                 upload=upload,
                 filename=upload.name,
-                actor=request.user,
-                ip=request_ip(request),
+                actor=request.actor,
                 **data,
             )
         except ServiceError as exc:
@@ -105,7 +89,7 @@ def _list_with_form(request, *, form, create, template, context):
 @require_http_methods(["GET", "POST"])
 def environment_list(request):
     def create(data):
-        return services.environment_create(actor=request.user, ip=request_ip(request), **data)
+        return services.environment_create(actor=request.actor, **data)
 
     return _list_with_form(
         request,
@@ -126,8 +110,7 @@ def dataset_list(request):
             upload=upload,
             filename=upload.name,
             label_column=data["label_column"] or None,
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
         )
 
     return _list_with_form(

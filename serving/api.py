@@ -13,7 +13,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from accounts.permissions import CanDeploy, CanRead, actor_can, request_ip
+from accounts.permissions import CanDeploy, CanRead, ReadAndDeploy
 from core.errors import InvalidInput, PermissionDenied
 from serving import deploy, selectors
 from serving.governance import MIN_OVERRIDE_REASON
@@ -76,13 +76,8 @@ class DeploymentDetailOut(DeploymentOut):
         return RollbackTargetOut(target).data if target else None
 
 
-def _actor(request):
-    user = request.user if request.user.is_authenticated else None
-    return user, request.auth if hasattr(request.auth, "prefix") else None
-
-
 class DeploymentListApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [ReadAndDeploy]
 
     class CreateIn(serializers.Serializer):
         name = serializers.SlugField(max_length=63)
@@ -97,23 +92,18 @@ class DeploymentListApi(APIView):
         summary="Create an empty deployment (or revive an archived one); it serves nothing yet",
     )
     def post(self, request, model: str | None = None):
-        user, principal = _actor(request)
-        if model is None or not actor_can(user, principal, "deploy", model_name=model):
+        if model is None:
             raise PermissionDenied("creating a deployment needs the deploy scope on its model")
         data = self.CreateIn(data=request.data)
         data.is_valid(raise_exception=True)
         created = deploy.deployment_create(
-            model_name=model,
-            deployment_name=data.validated_data["name"],
-            actor=user,
-            principal=principal,
-            ip=request_ip(request),
+            model_name=model, deployment_name=data.validated_data["name"], actor=request.actor
         )
         return Response(DeploymentOut(created).data, status=status.HTTP_201_CREATED)
 
 
 class DeploymentDetailApi(APIView):
-    permission_classes = [CanRead]
+    permission_classes = [ReadAndDeploy]
 
     class DeploymentConfigInput(serializers.Serializer):
         max_batch_size = serializers.IntegerField(min_value=1, max_value=1024, required=False)
@@ -132,20 +122,13 @@ class DeploymentDetailApi(APIView):
         summary="Change batching and cache settings",
     )
     def patch(self, request, model: str, deployment: str):
-        user, principal = _actor(request)
-        if not actor_can(user, principal, "deploy", model_name=model):
-            raise PermissionDenied("changing a deployment needs the deploy scope")
         data = self.DeploymentConfigInput(data=request.data)
         data.is_valid(raise_exception=True)
         if not data.validated_data:
             raise InvalidInput("nothing to change")
         obj = selectors.deployment_get(model, deployment)
         deploy.deployment_configure(
-            deployment=obj,
-            actor=user,
-            principal=principal,
-            changes=dict(data.validated_data),
-            ip=request_ip(request),
+            deployment=obj, actor=request.actor, changes=dict(data.validated_data)
         )
         return Response(DeploymentDetailOut(selectors.deployment_get(model, deployment)).data)
 
@@ -177,15 +160,12 @@ class DeployApi(APIView):
     def post(self, request, model: str, deployment: str):
         data = self.DeployInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, principal = _actor(request)
         # The service enforces the override terms (admin, written reason) for every caller.
         event = deploy.deployment_deploy(
             model_name=model,
             deployment_name=deployment,
             version_number=data.validated_data["version"],
-            actor=user,
-            principal=principal,
-            ip=request_ip(request),
+            actor=request.actor,
             reason=data.validated_data["reason"],
             override=data.validated_data["override"],
             create=data.validated_data["create"],
@@ -218,13 +198,10 @@ class RollbackApi(APIView):
     def post(self, request, model: str, deployment: str):
         data = self.RollbackInput(data=request.data)
         data.is_valid(raise_exception=True)
-        user, principal = _actor(request)
         event = deploy.deployment_rollback(
             model_name=model,
             deployment_name=deployment,
-            actor=user,
-            principal=principal,
-            ip=request_ip(request),
+            actor=request.actor,
             reason=data.validated_data["reason"],
             to_event_id=data.validated_data["to_event"],
         )

@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
 from registry.constants import VersionState
@@ -30,12 +32,10 @@ CONFIG_FIELDS = (
 )
 
 
-def _actor_label(actor, principal) -> str:
-    if principal is not None:
-        return f"key:{principal.prefix}"
-    if actor is not None:
-        return actor.get_username()
-    return "system"
+def _authorized(actor, model_name: str, what: str) -> Actor:
+    """The caller as an Actor (a User or None from scripts and jobs is coerced), holding `deploy`
+    on this model: a `deploy:<other model>` key is refused here, whatever route it came by."""
+    return as_actor(actor).require("deploy", model=model_name, what=what)
 
 
 def _variants_state(deployment: Deployment) -> list[dict]:
@@ -87,12 +87,22 @@ def _lock_deployment(model_name: str, deployment_name: str, *, create: bool) -> 
     return deployment
 
 
-def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **extra):
+def _serve(deployment, *, before: list[dict], after: list[dict], **record) -> DeploymentEvent:
+    """The tail of every change of what a deployment serves: refuse a no-op, write the variants,
+    record the event. A deploy, a rollback and a traffic split differ only before this."""
+    if history.same_state(before, after):
+        raise Conflict(record.pop("unchanged"))
+    record.pop("unchanged", None)
+    _apply_state(deployment, after)
+    return _record(deployment, before=before, after=after, **record)
+
+
+def _record(deployment, *, kind, actor: Actor, reason, before, after, **extra):
     event = DeploymentEvent.objects.create(
         deployment=deployment,
         kind=kind,
-        actor=actor,
-        actor_label=_actor_label(actor, principal),
+        actor=actor.user,
+        actor_label=actor.label,
         reason=reason,
         before=before,
         after=after,
@@ -101,7 +111,6 @@ def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **
     )
     audit_record(
         actor=actor,
-        principal=principal,
         action=f"deployment.{kind}",
         target=f"deployment:{deployment}",
         before={"variants": before},
@@ -111,7 +120,6 @@ def _record(deployment, *, kind, actor, principal, ip, reason, before, after, **
             "reason": reason,
             "override": extra.get("override", False),
         },
-        ip=ip,
     )
     epoch_bump_on_commit()
     return event
@@ -148,9 +156,7 @@ def deployment_deploy(
     model_name: str,
     deployment_name: str,
     version_number: int,
-    actor,
-    principal=None,
-    ip: str | None = None,
+    actor: Actor,
     reason: str = "",
     override: bool = False,
     create: bool = True,
@@ -159,27 +165,22 @@ def deployment_deploy(
     with `create` (the console never does: a typo there must not start a live deployment).
 
     An override (no passed validation needed) takes an admin and a written reason."""
+    actor = _authorized(actor, model_name, "deploy")
     if override:
-        reason = override_authorize(actor=actor, principal=principal, reason=reason)
+        reason = override_authorize(actor=actor, reason=reason)
     deployment = _lock_deployment(model_name, deployment_name, create=create)
     version = ModelVersion.objects.filter(model=deployment.model, number=version_number).first()
     if version is None:
         raise NotFound(f"{model_name} has no version {version_number}")
     check_promotable(version, override=override)
-    before = _variants_state(deployment)
-    after = [{"version": version.number, "weight": 100, "role": VariantRole.PRIMARY}]
-    if before == after:
-        raise Conflict(f"{deployment} already serves v{version.number}")
-    _apply_state(deployment, after)
-    return _record(
+    return _serve(
         deployment,
+        before=_variants_state(deployment),
+        after=[{"version": version.number, "weight": 100, "role": VariantRole.PRIMARY}],
+        unchanged=f"{deployment} already serves v{version.number}",
         kind=EventKind.DEPLOYED,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=reason,
-        before=before,
-        after=after,
         override=override,
     )
 
@@ -189,16 +190,16 @@ def deployment_rollback(
     *,
     model_name: str,
     deployment_name: str,
-    actor,
+    actor: Actor | None,
     reason: str,
     to_event_id: int | None = None,
-    principal=None,
-    ip: str | None = None,
     automatic: bool = False,
     metrics: dict | None = None,
 ) -> DeploymentEvent:
     """Step back to the state before the one serving now, or restore the state an event left
-    (`to_event_id`). serving/history.py defines both, so repeated step-backs never go forward."""
+    (`to_event_id`). serving/history.py defines both, so repeated step-backs never go forward.
+    actor None: the system (an automatic rollback)."""
+    actor = _authorized(actor, model_name, "roll back")
     if not reason.strip():
         raise InvalidInput("a rollback needs a reason")
     deployment = _lock_deployment(model_name, deployment_name, create=False)
@@ -207,29 +208,23 @@ def deployment_rollback(
         found = history.rollback_step_back(deployment)
     else:
         found = history.rollback_to_event(deployment, to_event_id)
-    target, restored = found.state, found.restored
-    if history.same_state(target, before):
-        raise Conflict(f"{deployment} already serves that state")
-    _apply_state(deployment, target)
-    return _record(
+    return _serve(
         deployment,
+        before=before,
+        after=found.state,
+        unchanged=f"{deployment} already serves that state",
         kind=EventKind.AUTO_ROLLED_BACK if automatic else EventKind.ROLLED_BACK,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=reason,
-        before=before,
-        after=target,
-        restored_event=restored,
+        restored_event=found.restored,
         metrics=metrics or {},
     )
 
 
 @transaction.atomic
-def deployment_create(
-    *, model_name: str, deployment_name: str, actor, principal=None, ip: str | None = None
-) -> Deployment:
+def deployment_create(*, model_name: str, deployment_name: str, actor: Actor) -> Deployment:
     """Create an empty deployment (serving nothing until a deploy), or revive an archived one."""
+    actor = _authorized(actor, model_name, "create a deployment")
     model = RegisteredModel.objects.filter(name=model_name).first()
     if model is None:
         raise NotFound(f"model {model_name!r} does not exist")
@@ -252,21 +247,18 @@ def deployment_create(
     deployment.save()
     audit_record(
         actor=actor,
-        principal=principal,
         action="deployment.revived" if revived else "deployment.created",
         target=f"deployment:{deployment}",
         after={"name": deployment.name, "variants": []},
-        ip=ip,
     )
     return deployment
 
 
 @transaction.atomic
-def deployment_archive(
-    *, deployment: Deployment, actor, reason: str, principal=None, ip: str | None = None
-) -> DeploymentEvent:
+def deployment_archive(*, deployment: Deployment, actor: Actor, reason: str) -> DeploymentEvent:
     """Retire a deployment: detach its versions, hide it from lists and routing (history kept).
     Callers decide that it takes no traffic (monitoring.archiving checks the recent requests)."""
+    actor = _authorized(actor, deployment.model.name, "archive a deployment")
     if not reason.strip():
         raise InvalidInput("archiving a deployment needs a reason")
     deployment = _lock_deployment(deployment.model.name, deployment.name, create=False)
@@ -278,8 +270,6 @@ def deployment_archive(
         deployment,
         kind=EventKind.ARCHIVED,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=reason,
         before=before,
         after=[],
@@ -287,10 +277,9 @@ def deployment_archive(
 
 
 @transaction.atomic
-def deployment_configure(
-    *, deployment: Deployment, actor, changes: dict, principal=None, ip: str | None = None
-) -> DeploymentEvent:
+def deployment_configure(*, deployment: Deployment, actor: Actor, changes: dict) -> DeploymentEvent:
     """Change batching/cache settings; recorded as an event so replicas pick it up."""
+    actor = _authorized(actor, deployment.model.name, "change a deployment")
     deployment = _lock_deployment(deployment.model.name, deployment.name, create=False)
     unknown = set(changes) - set(CONFIG_FIELDS)
     if unknown:
@@ -308,8 +297,6 @@ def deployment_configure(
         deployment,
         kind=EventKind.CONFIG_CHANGED,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=f"config {before_config} -> {deployment.config()}",
         before=state,
         after=state,
@@ -362,17 +349,16 @@ def deployment_set_traffic(
     model_name: str,
     deployment_name: str,
     variants: list[dict],
-    actor,
+    actor: Actor,
     reason: str,
-    principal=None,
-    ip: str | None = None,
     override: bool = False,
 ) -> DeploymentEvent:
     """Split a deployment's traffic between versions by weight (A/B), with an optional shadow.
 
     Every version in the split passes the promotion gate, unless an admin overrides (audited)."""
+    actor = _authorized(actor, model_name, "change traffic")
     if override:
-        reason = override_authorize(actor=actor, principal=principal, reason=reason)
+        reason = override_authorize(actor=actor, reason=reason)
     if not reason.strip():
         raise InvalidInput("a traffic change needs a reason")
     deployment = _lock_deployment(model_name, deployment_name, create=False)
@@ -389,18 +375,13 @@ def deployment_set_traffic(
         raise NotFound(f"{model_name} has no version(s) {', '.join(f'v{n}' for n in missing)}")
     for item in after:
         check_promotable(versions[item["version"]], override=override)
-    before = _variants_state(deployment)
-    if sorted(before, key=lambda s: s["version"]) == sorted(after, key=lambda s: s["version"]):
-        raise Conflict(f"{deployment} already serves that split")
-    _apply_state(deployment, after)
-    return _record(
+    return _serve(
         deployment,
+        before=_variants_state(deployment),
+        after=after,
+        unchanged=f"{deployment} already serves that split",
         kind=EventKind.TRAFFIC_CHANGED,
         actor=actor,
-        principal=principal,
-        ip=ip,
         reason=reason,
-        before=before,
-        after=after,
         override=override,
     )

@@ -6,15 +6,16 @@ services, so every path refuses the same way: console, API, CLI, traffic split, 
 
 from __future__ import annotations
 
-from accounts.permissions import actor_can
+from core.actor import Actor
 from core.errors import InvalidInput, PermissionDenied
 
 MIN_OVERRIDE_REASON = 15
 
 
-def override_authorize(*, actor, principal=None, reason: str) -> str:
+def override_authorize(*, actor: Actor, reason: str) -> str:
     """Refuse an override unless an admin asks for it with a written reason; return the reason."""
-    if not actor_can(actor, principal, "admin"):
+    # The system never overrides: an override is a person's audited call.
+    if actor.system or not actor.can("admin"):
         raise PermissionDenied(
             "only an admin may override the promotion gate", code="override_not_allowed"
         )

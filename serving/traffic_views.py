@@ -7,7 +7,7 @@ from django.contrib import messages
 from django.shortcuts import redirect
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import request_ip, role_required
+from accounts.permissions import role_required
 from core.errors import InvalidInput, ServiceError
 from serving import deploy
 
@@ -53,8 +53,7 @@ def set_traffic(request, model: str, deployment: str):
                 if "version" in request.POST
                 else parse_split(request.POST.get("split", ""))
             ),
-            actor=request.user,
-            ip=request_ip(request),
+            actor=request.actor,
             reason=request.POST.get("reason", ""),
             override=request.POST.get("override") == "on",
         )

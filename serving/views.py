@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import Http404
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from accounts.permissions import actor_can, request_ip, role_required
-from core.errors import NotFound, ServiceError
+from accounts.permissions import role_required
+from core.errors import ServiceError
 from registry import selectors as registry_selectors
 from serving import deploy, selectors
 from serving.forms import (
@@ -26,14 +25,6 @@ from serving.forms import (
 from serving.history import rollback_preview
 from serving.replicas import replica_id
 from serving.rollout import deployment_rollout_status, deployment_rollout_wait
-
-
-def _found(fn, *args):
-    """A missing model/version/deployment is a 404 page in the console, not a 500."""
-    try:
-        return fn(*args)
-    except NotFound as exc:
-        raise Http404(exc.message) from None
 
 
 @role_required("read")
@@ -52,7 +43,7 @@ def _rollout_context(request, obj) -> dict:
     return {
         "deployment": obj,
         "rollout": rollout,
-        "can_deploy": actor_can(request.user, None, "deploy", model_name=obj.model.name),
+        "can_deploy": request.actor.can("deploy", model=obj.model.name),
         "shown_event": selectors.deployment_events(obj).values_list("pk", flat=True).first() or 0,
         # A web-only process loads no models: say so rather than show it as "loading".
         "this_replica": {
@@ -70,14 +61,14 @@ def _state_context(request, obj) -> dict:
         "last_event": events[0] if events else None,
         "rollback_target": rollback_preview(obj),
         "traffic_versions": registry_selectors.version_list(obj.model).exclude(state="archived"),
-        "is_admin": actor_can(request.user, None, "admin"),
+        "is_admin": request.actor.can("admin"),
         "current_state": [v.state() for v in obj.variants.all()],
     }
 
 
 @role_required("read")
 def deployment_detail(request, model: str, deployment: str):
-    obj = _found(selectors.deployment_get, model, deployment)
+    obj = selectors.deployment_get(model, deployment)
     state_form = StateAtForm(request.GET or None)
     state_at = None
     if state_form.is_valid():
@@ -98,7 +89,7 @@ def deployment_detail(request, model: str, deployment: str):
 def deployment_rollout(request, model: str, deployment: str):
     """The rollout card's refresh. `?shown=<event id>` is the latest event the page shows: when
     a newer one landed, the answer also re-renders what that state changes, out of band."""
-    obj = _found(selectors.deployment_get, model, deployment)
+    obj = selectors.deployment_get(model, deployment)
     context = _rollout_context(request, obj)
     shown = request.GET.get("shown")
     context["state_changed"] = shown is not None and shown != str(context["shown_event"])
@@ -108,8 +99,10 @@ def deployment_rollout(request, model: str, deployment: str):
 
 
 def _service_call(request, fn, **kwargs):
+    """Call a service as the request's actor; its refusal becomes a message on the next page
+    (the pages these forms return to differ on success and failure)."""
     try:
-        fn(actor=request.user, ip=request_ip(request), **kwargs)
+        fn(actor=request.actor, **kwargs)
         return True
     except ServiceError as exc:
         messages.error(request, exc.message)
@@ -119,7 +112,7 @@ def _service_call(request, fn, **kwargs):
 @require_POST
 @role_required("deploy")
 def deploy_version(request, model: str, number: int):
-    version = _found(registry_selectors.version_get, model, number)
+    version = registry_selectors.version_get(model, number)
     form = deploy_form(selectors.deployment_names(version.model), request.POST)
     if not form.is_valid():
         messages.error(request, f"Deploy failed: {form.errors.as_text()}")
@@ -208,7 +201,7 @@ def rollback(request, model: str, deployment: str):
 @require_POST
 @role_required("deploy")
 def configure(request, model: str, deployment: str):
-    obj = _found(selectors.deployment_get, model, deployment)
+    obj = selectors.deployment_get(model, deployment)
     form = ConfigForm(request.POST, instance=obj)
     if not form.is_valid():
         messages.error(request, f"Invalid settings: {form.errors.as_text()}")

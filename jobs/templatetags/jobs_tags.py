@@ -2,7 +2,7 @@
 
 from django import template
 
-from accounts.permissions import actor_can
+from accounts.permissions import request_actor
 from core.errors import Conflict
 from jobs.validation.runs import NOT_VALIDATABLE, revalidation_refused, validation_runs_of
 from serving.deploy import check_promotable
@@ -42,8 +42,8 @@ def version_actions_context(request, version, csrf_token) -> dict:
         "form": deploy_form(deployment_names(version.model)),
         "create_form": DeploymentCreateForm(),
         "request_path": request.get_full_path(),
-        "can_deploy": actor_can(request.user, None, "deploy", model_name=version.model.name),
-        "is_admin": actor_can(request.user, None, "admin"),
+        "can_deploy": request_actor(request).can("deploy", model=version.model.name),
+        "is_admin": request_actor(request).can("admin"),
         "csrf_token": csrf_token,
         "latest_run": latest,
         "can_validate": not blocked,

@@ -7,6 +7,8 @@ from typing import Any
 
 from django.db import transaction
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import InvalidInput
 from jobs.models import ValidationPolicy
@@ -139,9 +141,10 @@ def policy_effective(model: RegisteredModel) -> dict[str, Any]:
 
 
 def policy_update(
-    *, model: RegisteredModel, changes: dict[str, Any], actor, principal=None, ip=None
+    *, model: RegisteredModel, changes: dict[str, Any], actor: Actor
 ) -> dict[str, Any]:
     """Change some thresholds of a model's policy; returns the effective policy."""
+    actor = as_actor(actor).require("deploy", model=model.name, what="change its validation policy")
     if not isinstance(changes, dict) or not changes:
         raise InvalidInput("nothing to change: send {setting: value} pairs")
     cleaned = {name: clean_value(name, value) for name, value in changes.items()}
@@ -149,12 +152,10 @@ def policy_update(
         policy, _ = ValidationPolicy.objects.select_for_update().get_or_create(model=model)
         before = dict(policy.thresholds)
         policy.thresholds = {**before, **cleaned}
-        policy.updated_by = actor
+        policy.updated_by = actor.user
         policy.save()
         audit_record(
             actor=actor,
-            principal=principal,
-            ip=ip,
             action="validation_policy.update",
             target=f"model {model.name}",
             before=before,

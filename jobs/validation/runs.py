@@ -14,6 +14,8 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.db import transaction
 from django.utils import timezone
 
+from accounts.actors import as_actor
+from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, NotFound
 from core.lookups import row_by_id
@@ -47,10 +49,9 @@ def revalidation_refused(version: ModelVersion) -> str:
     )
 
 
-def validation_start(
-    *, version: ModelVersion, actor, principal=None, ip=None, enqueue: bool = True
-) -> ValidationRun:
+def validation_start(*, version: ModelVersion, actor: Actor, enqueue: bool = True) -> ValidationRun:
     """Queue a suite run for a version (one active run per version at a time)."""
+    actor = as_actor(actor).require("deploy", model=version.model.name, what="validate")
     with transaction.atomic():
         locked = ModelVersion.objects.select_for_update().select_related("model").get(pk=version.pk)
         if locked.state in NOT_VALIDATABLE:
@@ -68,21 +69,17 @@ def validation_start(
             version=locked,
             environment=locked.environment,
             policy=policy_effective(locked.model),
-            requested_by=actor,
+            requested_by=actor.user,
         )
         if locked.state in (VersionState.REGISTERED, VersionState.REJECTED):
             version_set_state(
                 version=locked,
                 state=VersionState.VALIDATING,
                 actor=actor,
-                principal=principal,
-                ip=ip,
                 reason=f"validation run #{run.pk}",
             )
         audit_record(
             actor=actor,
-            principal=principal,
-            ip=ip,
             action="validation.start",
             target=str(locked),
             after={"run": run.pk, "policy": run.policy},

@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from accounts.actors import actor_for
 from accounts.models import ApiKey, Profile
 from accounts.services import api_key_create, api_key_revoke, user_create, user_set_role
 from core.errors import Conflict, InvalidInput, PermissionDenied
@@ -53,7 +54,7 @@ def test_it_refuses_a_duplicate_username(alice):
 
 
 def test_an_admin_changes_a_role_with_before_and_after(alice, charlie):
-    user_set_role(user=alice, role="admin", actor=charlie, ip="10.0.0.7")
+    user_set_role(user=alice, role="admin", actor=actor_for(charlie, ip="10.0.0.7"))
     alice.refresh_from_db()
     assert Profile.objects.get(user=alice).role == "admin" and alice.is_staff
     entry = AuditEntry.objects.get(action="user.set_role")
@@ -69,7 +70,10 @@ def test_a_non_admin_cannot_change_roles(alice, bob):
 
 def test_it_creates_a_key_and_audits_it_without_the_secret(alice):
     key, raw = api_key_create(
-        user=alice, name="ci", scopes=["read", "predict:fraud", "read"], actor=alice, ip="::1"
+        user=alice,
+        name="ci",
+        scopes=["read", "predict:fraud", "read"],
+        actor=actor_for(alice, ip="::1"),
     )
     assert key.scopes == ["read", "predict:fraud"]
     entry = AuditEntry.objects.get(action="api_key.create")
@@ -136,7 +140,7 @@ def test_only_an_admin_creates_keys_for_someone_else(alice, bob, charlie):
 
 def test_it_revokes_once_with_before_and_after(alice, make_key):
     key, _ = make_key(alice)
-    api_key_revoke(key=key, actor=alice, ip="192.0.2.1")
+    api_key_revoke(key=key, actor=actor_for(alice, ip="192.0.2.1"))
     key.refresh_from_db()
     assert key.revoked_at is not None and key.status == "revoked"
     entry = AuditEntry.objects.get(action="api_key.revoke")

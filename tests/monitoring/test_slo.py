@@ -125,7 +125,7 @@ def test_a_viewer_cannot_change_slos(client, bob, v2_live):
     client.force_login(bob)
     response = client.patch(URL, {"p95_ms": 50}, content_type="application/json")
     assert response.status_code == 403
-    assert "deploy scope" in response.json()["error"]
+    assert "'deploy' permission" in response.json()["error"]
     assert not SloPolicy.objects.exists()
 
 

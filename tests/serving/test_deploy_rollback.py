@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from accounts.actors import actor_for
 from core.errors import Conflict, InvalidInput, NotFound
 from core.models import AuditEntry
 from serving.constants import EventKind
@@ -26,9 +27,8 @@ def test_it_deploys_a_version_and_records_the_event(churn, alice):
         model_name="churn",
         deployment_name="production",
         version_number=1,
-        actor=alice,
+        actor=actor_for(alice, ip="10.0.0.1"),
         reason="launch",
-        ip="10.0.0.1",
     )
     assert _serving() == [1]
     assert event.kind == EventKind.DEPLOYED
