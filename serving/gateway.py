@@ -1,14 +1,16 @@
 """The prediction request path, independent of Django's request machinery.
 
-`dispatch(method, path, environ, body_reader, request_id)` serves the three REST protocols of the
-protocol table (serving/protocols/table.py: native, TF Serving v1, Open Inference Protocol v2).
-It is called by the lean WSGI front (serving/wsgi_front.py) and by the Django view, so both give
-the same answers. A predict (`_predict`, the same for the three): authenticate the key
-(in-process cache), rate-limit it (shared cache), resolve the target from the pool's route table
-(in memory), parse the body in the caller's protocol, then `PredictCall` (also gRPC's): check the
-feeds against the signature, answer from the prediction cache or the version's batcher, publish
-the event without waiting, mirror to the shadow; format the answer in the caller's protocol. No
-database query happens here in the steady state. docs/architecture.md, "Request path", walks it.
+`serve(protocol, method, path, environ, body_reader, request_id)` serves the three REST protocols
+of the protocol table (serving/protocols/table.py: native, TF Serving v1, Open Inference Protocol
+v2). The lean WSGI front (serving/wsgi_front.py) calls it with the protocol it looked up; the
+Django view calls `dispatch`, which looks it up, so both give the same answers.
+
+A predict (`_predict`, the same for the three): authenticate the key (in-process cache),
+rate-limit it (shared cache), resolve the target from the pool's route table (in memory), parse
+the body in the caller's protocol, then `PredictCall` (gRPC's too): check the feeds against the
+signature, answer from the prediction cache or the version's batcher, publish the event without
+waiting, mirror to the shadow; last, format the answer in the caller's protocol. No database
+query happens here in the steady state. docs/architecture.md, "Request path", walks it.
 """
 
 from __future__ import annotations
@@ -52,6 +54,11 @@ def dispatch(
     protocol = protocol_for(path)
     if protocol is None:
         return None
+    return serve(protocol, method, path, environ, body_reader, request_id)
+
+
+def serve(protocol: Protocol, method, path, environ, body_reader, request_id="") -> Reply:
+    """Serve a request on a path `protocol` owns (the front has looked it up already)."""
     request_id = request_id or inference.new_request_id()
     try:
         reply = _HANDLERS[protocol.name](method, path, environ, body_reader, request_id)

@@ -1,5 +1,5 @@
 """A lean WSGI front: prediction-protocol requests go straight to the gateway, everything else to
-Django. Django's handler and middleware cost ~150 µs a request (see ARCHITECTURE.md), more than
+Django. Django's handler and middleware cost ~150 µs a request (see docs/architecture.md), more than
 the model at batch 1, and the predict path needs none of them.
 
 The front also gives every request its one id (REQUEST_ID, read by console.logging's JSON
@@ -108,7 +108,8 @@ class ServingFront:
     def __call__(self, environ, start_response):
         started = time.perf_counter()
         path = environ.get("PATH_INFO", "")
-        predicting = protocol_for(path) is not None
+        protocol = protocol_for(path)
+        predicting = protocol is not None
         incoming = _incoming_id(environ)
         # A prediction's id is the unique key of its log row, so it is always ours; a proxy's id
         # names every other request, and rides along in a prediction's access line.
@@ -116,7 +117,7 @@ class ServingFront:
         token = REQUEST_ID.set(request_id)
         try:
             if predicting:
-                reply = self._predict(environ, path, request_id)
+                reply = self._predict(protocol, environ, path, request_id)
                 headers = [
                     ("Content-Type", reply.content_type),
                     ("Content-Length", str(len(reply.body))),
@@ -131,11 +132,11 @@ class ServingFront:
         finally:
             REQUEST_ID.reset(token)
 
-    def _predict(self, environ, path, request_id):
+    def _predict(self, protocol, environ, path, request_id):
         stream = environ["wsgi.input"]
         try:
-            return gateway.dispatch(
-                environ["REQUEST_METHOD"], path, environ, stream.read, request_id
+            return gateway.serve(
+                protocol, environ["REQUEST_METHOD"], path, environ, stream.read, request_id
             )
         except Exception:  # the last line of defence: a JSON 500, never a traceback
             logger.exception("unhandled error serving %s", path)

@@ -17,7 +17,7 @@ from typing import Any
 from serving.protocols import native, oip, tfserving
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class HttpCall:
     """What a REST parser reads: the (inflated) body and the request's WSGI environ."""
 
