@@ -24,7 +24,7 @@ from monitoring.models import (
     DriftReport,
     PredictionLog,
 )
-from monitoring.policies import policy_update
+from monitoring.policies import policy_get, policy_update
 from registry.column_kinds import CATEGORICAL, NUMERIC, declared_feature_kinds
 from registry.models import ModelVersion
 from registry.selectors import dataset_inputs
@@ -39,10 +39,7 @@ DEPLOY_KINDS = (EventKind.DEPLOYED, EventKind.TRAFFIC_CHANGED, EventKind.ROLLED_
 
 def drift_policy_get(deployment: Deployment) -> DriftPolicy:
     """The deployment's drift policy, or an unsaved default one."""
-    try:
-        return deployment.drift_policy
-    except DriftPolicy.DoesNotExist:
-        return DriftPolicy(deployment=deployment)
+    return policy_get(DriftPolicy, deployment)
 
 
 @transaction.atomic

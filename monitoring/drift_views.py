@@ -20,8 +20,8 @@ from monitoring import (
 )
 from monitoring.constants import WINDOWS
 from monitoring.drift_forms import DriftPolicyForm, FeedbackBulkForm
-from monitoring.models import DRIFT_POLICY_FIELDS, DriftReport
-from monitoring.views import _window_or_error
+from monitoring.models import DriftReport
+from monitoring.views import _window_or_error, save_policy_form
 from serving import selectors as serving_selectors
 
 
@@ -118,18 +118,8 @@ def drift_run(request, model: str, deployment: str):
 def drift_policy_edit(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     form = DriftPolicyForm(request.POST, instance=drift_service.drift_policy_get(obj))
-    if not form.is_valid():
-        messages.error(request, f"Drift settings not saved: {form.errors.as_text()}")
-        return redirect("monitoring:drift", model, deployment)
-    try:
-        drift_service.drift_policy_update(
-            deployment=obj,
-            actor=request.actor,
-            changes={f: form.cleaned_data[f] for f in DRIFT_POLICY_FIELDS},
-        )
-        messages.success(request, "Drift settings saved.")
-    except ServiceError as exc:
-        messages.error(request, f"Drift settings not saved: {exc.message}")
+    update = drift_service.drift_policy_update
+    save_policy_form(request, form, update, deployment=obj, label="Drift settings")
     return redirect("monitoring:drift", model, deployment)
 
 

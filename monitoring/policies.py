@@ -1,4 +1,5 @@
-"""Per-deployment policies (SLOs, drift): one audited way to change a policy's fields."""
+"""Per-deployment policies (SLOs, drift): one way to read a policy and one audited way to change
+its fields."""
 
 from __future__ import annotations
 
@@ -12,6 +13,17 @@ from core.actor import Actor
 from core.audit import audit_record
 from core.errors import InvalidInput
 from serving.models import Deployment
+
+
+def policy_get(model: type[models.Model], deployment: Deployment, *, defaults: dict | None = None):
+    """The deployment's `model` policy, or an unsaved one as policy_update would create it
+    (`defaults` over the model's own). Read through the deployment's one-to-one accessor, so a
+    deployment loaded with select_related costs no query."""
+    accessor = model._meta.get_field("deployment").remote_field.get_accessor_name()
+    try:
+        return getattr(deployment, accessor)
+    except model.DoesNotExist:
+        return model(deployment=deployment, **(defaults or {}))
 
 
 def policy_update(

@@ -16,7 +16,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from monitoring import selectors
 from monitoring.constants import FINE_RETENTION, TEN_SECONDS, AlertKind, Resolution
 from monitoring.models import SLO_FIELDS, Alert, KeyRollup, MetricRollup, PredictionLog, SloPolicy
-from monitoring.policies import policy_update
+from monitoring.policies import policy_get, policy_update
 from serving import sampling
 from serving.constants import EventKind
 from serving.deploy import deployment_rollback
@@ -27,12 +27,14 @@ logger = logging.getLogger(__name__)
 JUDGED_KINDS = (EventKind.DEPLOYED, EventKind.TRAFFIC_CHANGED)
 
 
+def _slo_defaults() -> dict:
+    """What a new SLO policy starts from besides the model's defaults."""
+    return {"payload_sample_rate": sampling.default_rate()}
+
+
 def slo_policy_get(deployment: Deployment) -> SloPolicy:
     """The deployment's policy, or an unsaved default one (sampling at the global default)."""
-    try:
-        return deployment.slo_policy
-    except SloPolicy.DoesNotExist:
-        return SloPolicy(deployment=deployment, payload_sample_rate=sampling.default_rate())
+    return policy_get(SloPolicy, deployment, defaults=_slo_defaults())
 
 
 def payload_sample_rates() -> dict[int, float]:
@@ -53,7 +55,7 @@ def slo_policy_update(*, deployment: Deployment, actor: Actor, changes: dict) ->
         changes=changes,
         actor=actor,
         check=_check_auto_rollback,
-        defaults={"payload_sample_rate": sampling.default_rate()},
+        defaults=_slo_defaults(),
     )
     # This process at once; every other replica within sampling.REFRESH_SECONDS.
     transaction.on_commit(sampling.invalidate)

@@ -113,23 +113,28 @@ def deployment_charts(request, model: str, deployment: str):
     )
 
 
+def save_policy_form(request, form, update, *, deployment, label: str) -> None:
+    """Save a policy's form (SLO, drift) through its service `update`, and say how it went."""
+    if not form.is_valid():
+        messages.error(request, f"{label} not saved: {form.errors.as_text()}")
+        return
+    try:
+        update(
+            deployment=deployment,
+            actor=request.actor,
+            changes={f: form.cleaned_data[f] for f in form.Meta.fields},
+        )
+        messages.success(request, f"{label} saved.")
+    except ServiceError as exc:
+        messages.error(request, f"{label} not saved: {exc.message}")
+
+
 @require_POST
 @role_required("deploy")
 def slo_edit(request, model: str, deployment: str):
     obj = serving_selectors.deployment_get(model, deployment)
     form = SloForm(request.POST, instance=services.slo_policy_get(obj))
-    if not form.is_valid():
-        messages.error(request, f"SLO not saved: {form.errors.as_text()}")
-        return redirect("monitoring:deployment", model, deployment)
-    try:
-        services.slo_policy_update(
-            deployment=obj,
-            actor=request.actor,
-            changes={f: form.cleaned_data[f] for f in form.Meta.fields},
-        )
-        messages.success(request, "SLO saved.")
-    except ServiceError as exc:
-        messages.error(request, f"SLO not saved: {exc.message}")
+    save_policy_form(request, form, services.slo_policy_update, deployment=obj, label="SLO")
     return redirect("monitoring:deployment", model, deployment)
 
 

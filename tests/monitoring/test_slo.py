@@ -163,3 +163,19 @@ def test_a_deployer_sets_slos_in_the_console(client, alice, v2_live):
     assert response.status_code == 302
     policy = SloPolicy.objects.get(deployment=v2_live)
     assert (policy.p95_ms, policy.payload_sample_rate, policy.auto_rollback) == (25, 0.5, True)
+
+
+def test_the_console_says_why_an_slo_was_not_saved(client, alice, v2_live):
+    client.force_login(alice)
+    base = {"min_requests": "10", "window_minutes": "15", "payload_sample_rate": "0.5"}
+    saved = client.post("/monitoring/churn/production/slo", {**base, "p95_ms": "25"}, follow=True)
+    assert "SLO saved." in saved.content.decode()
+    refused = client.post(  # the service refuses: nothing to roll back on
+        "/monitoring/churn/production/slo", {**base, "auto_rollback": "on"}, follow=True
+    )
+    assert "SLO not saved: automatic rollback needs" in refused.content.decode()
+    invalid = client.post(  # the form refuses
+        "/monitoring/churn/production/slo", {**base, "window_minutes": "0"}, follow=True
+    )
+    assert "SLO not saved:" in invalid.content.decode()
+    assert SloPolicy.objects.get(deployment=v2_live).p95_ms == 25
