@@ -6,6 +6,8 @@ from typing import Any, TypeVar
 
 from django.db.models import Model, QuerySet
 
+from core.errors import NotFound
+
 M = TypeVar("M", bound=Model)
 
 
@@ -18,3 +20,11 @@ def row_by_id(queryset: QuerySet[M], value: Any) -> M | None:
     except (TypeError, ValueError):
         return None
     return queryset.filter(pk=pk).first()
+
+
+def found_by_id(queryset: QuerySet[M], value: Any, what: str) -> M:
+    """row_by_id for a path: NotFound ("{what} {value!r} does not exist") when there is none."""
+    row = row_by_id(queryset, value)
+    if row is None:
+        raise NotFound(f"{what} {value!r} does not exist")
+    return row

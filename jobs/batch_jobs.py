@@ -26,7 +26,7 @@ from accounts.actors import as_actor
 from core.actor import Actor
 from core.audit import audit_record
 from core.errors import Conflict, InvalidInput, NotFound
-from core.lookups import row_by_id
+from core.lookups import found_by_id
 from jobs.batch_io import PredictionWriter, prefetched
 from jobs.lifecycle import Lifecycle
 from jobs.models import BatchJob, BatchJobStatus
@@ -214,10 +214,7 @@ def _progress(job: BatchJob, done: int, rate: float) -> bool:
 
 def batch_job_get(job_id) -> BatchJob:
     related = BatchJob.objects.select_related("version__model", "dataset", "created_by")
-    job = row_by_id(related, job_id)
-    if job is None:
-        raise NotFound(f"batch job {job_id!r} does not exist")
-    return job
+    return found_by_id(related, job_id, "batch job")
 
 
 def batch_job_list():

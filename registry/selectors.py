@@ -10,7 +10,7 @@ from django.conf import settings
 from django.db.models import Count, OuterRef, QuerySet, Subquery
 
 from core.errors import NotFound
-from core.lookups import row_by_id
+from core.lookups import found_by_id
 from registry.constants import DatasetFormat
 from registry.datasets import dataset_parse, input_columns, npz_features_mapped
 from registry.models import Dataset, EnvironmentSpec, ModelVersion, RegisteredModel
@@ -89,10 +89,7 @@ def dataset_list() -> QuerySet[Dataset]:
 
 
 def dataset_get(dataset_id: int | str) -> Dataset:
-    dataset = row_by_id(Dataset.objects.all(), dataset_id)
-    if dataset is None:
-        raise NotFound(f"dataset {dataset_id!r} does not exist")
-    return dataset
+    return found_by_id(Dataset.objects.all(), dataset_id, "dataset")
 
 
 def dataset_file_path(dataset: Dataset) -> Path:

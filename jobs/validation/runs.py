@@ -17,8 +17,8 @@ from django.utils import timezone
 from accounts.actors import as_actor
 from core.actor import Actor
 from core.audit import audit_record
-from core.errors import Conflict, NotFound
-from core.lookups import row_by_id
+from core.errors import Conflict
+from core.lookups import found_by_id
 from jobs.lifecycle import Lifecycle
 from jobs.models import ACTIVE_VALIDATION_STATES, ValidationRun, ValidationStatus
 from jobs.validation.policy import policy_effective
@@ -207,10 +207,7 @@ def _end(run: ValidationRun, status: str, error: str = "") -> ValidationRun:
 
 def validation_get(run_id) -> ValidationRun:
     related = ValidationRun.objects.select_related("version__model", "environment", "requested_by")
-    run = row_by_id(related, run_id)
-    if run is None:
-        raise NotFound(f"validation run {run_id!r} does not exist")
-    return run
+    return found_by_id(related, run_id, "validation run")
 
 
 def validation_runs_of(version: ModelVersion):
