@@ -15,8 +15,9 @@ from django.db.models import Max
 
 from accounts.actors import as_actor
 from core.actor import Actor
+from core.admin_reason import require_admin_reason
 from core.audit import audit_record
-from core.errors import Conflict, InvalidInput, PermissionDenied
+from core.errors import Conflict, InvalidInput
 from registry import graph_scan, modelio
 from registry.archives import archive_kind, extract_archive, pack_directory, savedmodel_root
 from registry.artifacts import artifact_store_file, max_archive_files, max_upload_bytes
@@ -59,25 +60,18 @@ def _load_model(path: Path, fmt: str) -> dict[str, str | dict]:
     }
 
 
-MIN_APPROVAL_REASON = 15
-
-
 def _approval_authorize(*, actor: Actor, reason: str) -> str:
     """Only an admin (session, or a key with the admin scope) with a written reason may register
     a SavedModel whose graph reaches the host; returns the reason."""
-    if actor.system or not actor.can("admin"):
-        raise PermissionDenied(
-            "only an admin may approve a SavedModel whose graph reaches the host",
-            code="host_ops_approval_not_allowed",
-        )
-    written = " ".join((reason or "").split())
-    if len(written) < MIN_APPROVAL_REASON:
-        raise InvalidInput(
-            f"approving host ops needs a written reason of at least {MIN_APPROVAL_REASON} "
-            "characters (what the ops do and why that is safe)",
-            code="host_ops_reason_required",
-        )
-    return written
+    return require_admin_reason(
+        actor,
+        reason,
+        act="approve a SavedModel whose graph reaches the host",
+        refused_code="host_ops_approval_not_allowed",
+        needs="approving host ops needs",
+        explain="what the ops do and why that is safe",
+        missing_code="host_ops_reason_required",
+    )
 
 
 def _scan_graph(root: Path, *, approved: bool) -> list[str]:
