@@ -34,6 +34,8 @@ from functools import lru_cache
 from django.conf import settings
 from django.core.cache import caches
 
+from accounts.limits import quota_parts, quota_window
+
 GROUP = "modelgate.predict"
 QUOTA_GROUP = "modelgate.quota"
 MAX_CHUNK = 64
@@ -311,7 +313,6 @@ def rate_used(value: str, rate: str) -> int:
 
 def quota_hit(value: str, quota: str, *, now: float | None = None) -> RateDecision:
     """Count one request against a calendar-day or calendar-month quota ("10000/d", "5000/mo")."""
-    from accounts.limits import quota_parts, quota_window
 
     limit, unit = quota_parts(quota)
     now = clock() if now is None else now
@@ -324,7 +325,6 @@ def quota_hit(value: str, quota: str, *, now: float | None = None) -> RateDecisi
 
 def quota_used(value: str, quota: str, *, now: float | None = None) -> int:
     """Requests counted (leased, so an upper bound) against the quota in its current window."""
-    from accounts.limits import quota_parts, quota_window
 
     _, unit = quota_parts(quota)
     start, _ = quota_window(unit, clock() if now is None else now)

@@ -6,6 +6,8 @@ from celery import shared_task
 from django.conf import settings
 
 from monitoring import ingest, services
+from monitoring.drift_service import drift_run_all
+from monitoring.load_alerts import load_failures_check
 
 
 @shared_task(
@@ -43,7 +45,6 @@ def check_slos() -> int:
 )
 def check_load_failures() -> int:
     """Alert on versions that serving replicas fail to load; resolve the cleared ones."""
-    from monitoring.load_alerts import load_failures_check
 
     return len(load_failures_check())
 
@@ -69,6 +70,5 @@ def purge_prediction_logs() -> dict:
 )
 def run_drift() -> int:
     """Compare every deployment's recent inputs with its reference; alert on dataset drift."""
-    from monitoring.drift_service import drift_run_all
 
     return drift_run_all()

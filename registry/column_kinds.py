@@ -17,6 +17,7 @@ from core.audit import audit_record
 from core.errors import InvalidInput
 from registry.datasets import input_columns
 from registry.models import Dataset
+from registry.selectors import dataset_load
 
 NUMERIC, CATEGORICAL, INFERRED = "numeric", "categorical", "auto"
 KINDS = (NUMERIC, CATEGORICAL)
@@ -34,7 +35,6 @@ def infer_kind(values: np.ndarray) -> str:
 
 def dataset_columns(dataset: Dataset) -> list[dict]:
     """Each feature column: name, dtype, the inferred kind, the declaration and what applies."""
-    from registry.selectors import dataset_load
 
     features, _ = dataset_load(dataset)
     rows = []
