@@ -19,6 +19,8 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from core.models import AuditEntry
+
 # Ops that reach the host, whoever calls them.
 HOST_OPS: frozenset[str] = frozenset(
     {
@@ -151,8 +153,6 @@ HOST_OPS_APPROVED = "model_version.host_ops_approved"
 
 def host_ops_approved(sha256: str) -> bool:
     """Whether an admin approved the host ops of the artifact with these bytes."""
-    from core.models import AuditEntry
-
     return AuditEntry.objects.filter(
         action=HOST_OPS_APPROVED, after__artifact_sha256=sha256
     ).exists()
@@ -263,6 +263,7 @@ def scan_meta_graph(meta_graph) -> list[Finding]:
 
 def scan_savedmodel(root: Path) -> list[Finding]:
     """Every denied op in the SavedModel directory at root (all meta graphs); [] when clean."""
+    # Imported here: the tensorflow package costs seconds to import, paid only by a scan.
     from google.protobuf import message, text_format
     from tensorflow.core.protobuf import saved_model_pb2
 
