@@ -155,3 +155,31 @@ def model_kind_path(tmp_path_factory):
         return saved[kind, fmt]
 
     return _path
+
+
+@pytest.fixture
+def fresh_key_state(settings):
+    """No cached keys, no counted requests, an empty cache, last-used stamps written at once."""
+    from django.core.cache import cache
+
+    from accounts.keys import clear_key_cache
+    from accounts.ratelimits import reset_rate_limits
+
+    settings.MODELGATE_API_KEY_LAST_USED_ASYNC = False
+    clear_key_cache()
+    reset_rate_limits()
+    cache.clear()
+    yield
+    clear_key_cache()
+    reset_rate_limits()
+
+
+@pytest.fixture
+def issue_key(db):
+    """Issue a key through the service with any limits; returns (ApiKey, raw key)."""
+    from accounts.services import api_key_create
+
+    def _issue(user, scopes=("read",), name="test key", **limits):
+        return api_key_create(user=user, name=name, scopes=list(scopes), **limits)
+
+    return _issue

@@ -12,6 +12,8 @@ import numpy as np
 import pytest
 from django.conf import settings
 
+from tests.support.traffic_fixtures import log_rows, make_event  # noqa: F401 - re-exported
+
 
 @pytest.fixture
 def make_key(db):

@@ -5,6 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tests.support.traffic_fixtures import (  # noqa: F401 - fixtures re-exported for these tests
+    log_rows,
+    make_event,
+    production,
+    split,
+)
+
 
 @pytest.fixture
 def churn(alice, keras_model_file, keras_model_file_v2):

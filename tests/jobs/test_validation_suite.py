@@ -8,7 +8,7 @@ from jobs.models import ValidationRun
 from jobs.validation.policy import policy_update
 from jobs.validation.runs import validation_execute, validation_start
 from jobs.validation.suite import CHECK_NAMES
-from tests.validation.conftest import FAST_POLICY
+from tests.jobs.conftest import FAST_POLICY
 
 pytestmark = pytest.mark.django_db
 

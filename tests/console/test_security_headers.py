@@ -21,6 +21,12 @@ INLINE_HANDLER = re.compile(r"<[^>]+\son[a-z]+\s*=", re.I)
 JS_URL = re.compile(r"(href|src|action)\s*=\s*[\"']\s*javascript:", re.I)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 def test_every_response_carries_the_security_headers(client, alice):
     client.force_login(alice)
     for url in (reverse("accounts:key-list"), "/api/v1/me", reverse("login")):

@@ -21,7 +21,7 @@ import pytest
 import requests
 from django.conf import settings
 
-from tests.scale.loadbalancer import LoadBalancer
+from tests.support.loadbalancer import LoadBalancer
 from tests.support.servers import ROOT, server_env, start_server
 
 pytestmark = [pytest.mark.services, pytest.mark.timeout(120)]

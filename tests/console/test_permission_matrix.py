@@ -47,6 +47,12 @@ def _call(client, method, path, **extra):
     return getattr(client, method)(path, {}, content_type="application/json", **extra)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.mark.parametrize(("method", "path", "scope"), API)
 def test_anonymous_callers_get_a_401(client, method, path, scope):
     response = _call(client, method, path)
@@ -64,9 +70,9 @@ def test_sessions_get_what_their_role_allows(client, alice, bob, charlie, method
 
 
 @pytest.mark.parametrize(("method", "path", "scope"), API)
-def test_keys_get_what_their_scopes_allow(client, alice, make_key, method, path, scope):
+def test_keys_get_what_their_scopes_allow(client, alice, issue_key, method, path, scope):
     for scopes in KEY_SCOPES:
-        _, raw = make_key(alice, scopes=scopes, name="-".join(scopes))
+        _, raw = issue_key(alice, scopes=scopes, name="-".join(scopes))
         response = _call(client, method, path, HTTP_AUTHORIZATION=f"Bearer {raw}")
         allowed = scope is None or set(scope.split("+")) <= set(scopes)
         assert (response.status_code not in (401, 403)) == allowed, (scopes, method, path)
@@ -88,9 +94,9 @@ def test_an_invalid_key_is_a_401_even_with_a_session(client, alice):
         "/v2/models/{m}/infer",
     ],
 )
-def test_a_model_scoped_key_cannot_call_another_model(client, alice, make_key, path):
-    _, raw = make_key(alice, scopes=["predict:churn"])
-    _, reader = make_key(alice, scopes=["read"])
+def test_a_model_scoped_key_cannot_call_another_model(client, alice, issue_key, path):
+    _, raw = issue_key(alice, scopes=["predict:churn"])
+    _, reader = issue_key(alice, scopes=["read"])
     body = {"instances": [[0.1, 0.2, 0.3, 0.4]]}
     other = client.post(
         path.format(m="fraud"),

@@ -17,6 +17,12 @@ PREDICT = "/api/v1/models/churn/deployments/production/predict"
 
 
 @pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
+@pytest.fixture(autouse=True)
 def _frozen_clock(monkeypatch):
     from accounts import ratelimits
 
@@ -61,10 +67,10 @@ def test_the_serving_path_throttles_the_same_way(client, settings):
     assert codes[-1].json()["code"] == "auth_throttled"
 
 
-def test_a_throttled_address_still_uses_its_cached_valid_key(client, alice, make_key, settings):
+def test_a_throttled_address_still_uses_its_cached_valid_key(client, alice, issue_key, settings):
     settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
     settings.MODELGATE_API_KEY_CACHE_SECONDS = 3600
-    _, raw = make_key(alice, scopes=["read"])
+    _, raw = issue_key(alice, scopes=["read"])
     here = {"REMOTE_ADDR": "10.6.6.6"}
     assert client.get(ME, HTTP_AUTHORIZATION=f"Bearer {raw}", **here).status_code == 200
     codes = [
@@ -85,10 +91,12 @@ def test_an_unknown_prefix_costs_one_query_while_cached(client, settings):
     assert len([q for q in queries.captured_queries if "accounts_apikey" in q["sql"]]) == 1
 
 
-def test_the_negative_cache_is_bounded_and_spares_real_keys(alice, make_key, monkeypatch, settings):
+def test_the_negative_cache_is_bounded_and_spares_real_keys(
+    alice, issue_key, monkeypatch, settings
+):
     settings.MODELGATE_API_KEY_CACHE_SECONDS = 3600  # nothing expires while the test runs
     monkeypatch.setattr(keys, "_MAX_UNKNOWN_PREFIXES", 50)
-    _, raw = make_key(alice, scopes=["read"])
+    _, raw = issue_key(alice, scopes=["read"])
     assert keys.authenticate_key(raw) is not None
     for _ in range(300):
         assert keys.authenticate_key(_random_key()) is None

@@ -20,6 +20,12 @@ PREDICT = "/api/v1/models/churn/deployments/production/predict"
 BODY = {"instances": [[0.1, 0.2, 0.3, 0.4]]}
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.fixture
 def two_servers(alice, keras_model_file, tmp_path):
     from registry.services import version_register
@@ -59,8 +65,8 @@ needs_redis = pytest.mark.skipif(
 
 
 @needs_redis
-def test_rate_limits_and_quotas_hold_across_two_processes(two_servers, alice, make_key):
-    _, limited = make_key(alice, scopes=["predict"], name="rate", rate_limit="12/m")
+def test_rate_limits_and_quotas_hold_across_two_processes(two_servers, alice, issue_key):
+    _, limited = issue_key(alice, scopes=["predict"], name="rate", rate_limit="12/m")
     answers = [_predict(two_servers[i % 2], limited) for i in range(20)]
     accepted = [r for r in answers if r.status_code == 200]
     assert len(accepted) == 12, [r.status_code for r in answers]
@@ -73,7 +79,7 @@ def test_rate_limits_and_quotas_hold_across_two_processes(two_servers, alice, ma
 
     for attempt in range(2):
         day = time.gmtime().tm_yday
-        _, quota = make_key(alice, scopes=["predict"], name=f"quota{attempt}", quota="7/d")
+        _, quota = issue_key(alice, scopes=["predict"], name=f"quota{attempt}", quota="7/d")
         answers = [_predict(two_servers[i % 2], quota) for i in range(10)]
         if time.gmtime().tm_yday == day:
             break  # the whole run fell in one calendar day
@@ -83,12 +89,12 @@ def test_rate_limits_and_quotas_hold_across_two_processes(two_servers, alice, ma
 
 @needs_redis
 def test_a_burst_across_a_window_boundary_gets_no_more_across_two_processes(
-    two_servers, alice, make_key
+    two_servers, alice, issue_key
 ):
     """Fixed windows admitted 2x when a burst straddled a boundary; a sliding window does not.
     The burst is aimed at a boundary of the old fixed 10 s windows on purpose; what is checked
     holds however fast or slow it runs: no 10 s span holds more than 6 admitted requests."""
-    _, raw = make_key(alice, scopes=["predict"], name="burst", rate_limit="6/10s")
+    _, raw = issue_key(alice, scopes=["predict"], name="burst", rate_limit="6/10s")
     while not 9.6 <= time.time() % 10 < 9.8:
         time.sleep(0.02)
     admitted = []
@@ -100,10 +106,10 @@ def test_a_burst_across_a_window_boundary_gets_no_more_across_two_processes(
     assert max(sum(1 for t in admitted if start <= t < start + 10) for start in admitted) == 6
 
 
-def test_a_revoked_key_stops_on_both_processes_within_the_ttl(two_servers, alice, make_key):
+def test_a_revoked_key_stops_on_both_processes_within_the_ttl(two_servers, alice, issue_key):
     from accounts.services import api_key_revoke
 
-    key, raw = make_key(alice, scopes=["predict"])
+    key, raw = issue_key(alice, scopes=["predict"])
     assert [_predict(s, raw).status_code for s in two_servers] == [200, 200]
     api_key_revoke(key=key, actor=alice)
     revoked_at = time.monotonic()

@@ -12,7 +12,7 @@ from jobs.validation import signature
 from jobs.validation.policy import policy_defaults, policy_update
 from jobs.validation.runs import validation_execute, validation_start
 from registry.models import ModelVersion
-from tests.validation.conftest import FAST_POLICY
+from tests.jobs.conftest import FAST_POLICY
 
 NAMED = {
     "inputs": [{"name": "features", "dtype": "float32", "shape": [-1, 4]}],

@@ -21,6 +21,12 @@ SPLIT = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _controlled_clock(clock):
+    """Windows (minute rollups, drift windows) never straddle a real boundary."""
+    return clock
+
+
 def test_it_splits_traffic_with_an_event_and_an_audit_entry(production, alice):
     event = deployment_set_traffic(
         model_name="churn", deployment_name="production", variants=SPLIT, actor=alice, reason="ab"

@@ -71,6 +71,12 @@ def _snapshot(key):
     return (key.hashed_secret, key.revoked_at, key.name)
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.fixture
 def users(alice, bob, charlie):
     return {"alice": alice, "bob": bob, "charlie": charlie}
@@ -80,11 +86,13 @@ def users(alice, bob, charlie):
 @pytest.mark.parametrize(("caller", "scopes"), CALLER_KEYS)
 @pytest.mark.parametrize("target", ["own", "other"])
 def test_it_gives_keys_what_the_rule_allows(
-    client, users, make_key, endpoint, method, path, body, caller, scopes, target
+    client, users, issue_key, endpoint, method, path, body, caller, scopes, target
 ):
     target_owner = caller if target == "own" else "bob"
-    target_key, _ = make_key(users[target_owner], scopes=TARGET_SCOPES[target_owner], name="target")
-    _, raw = make_key(users[caller], scopes=scopes, name="caller")
+    target_key, _ = issue_key(
+        users[target_owner], scopes=TARGET_SCOPES[target_owner], name="target"
+    )
+    _, raw = issue_key(users[caller], scopes=scopes, name="caller")
     before = _snapshot(target_key)
     response = _call(
         client, method, path.format(id=target_key.pk), body, HTTP_AUTHORIZATION=f"Bearer {raw}"
@@ -102,10 +110,12 @@ def test_it_gives_keys_what_the_rule_allows(
 @pytest.mark.parametrize("caller", ["alice", "bob", "charlie"])
 @pytest.mark.parametrize("target", ["own", "other"])
 def test_it_lets_sessions_manage_their_own_keys_and_admins_anyones(
-    client, users, make_key, endpoint, method, path, body, caller, target
+    client, users, issue_key, endpoint, method, path, body, caller, target
 ):
     target_owner = caller if target == "own" else ("bob" if caller != "bob" else "alice")
-    target_key, _ = make_key(users[target_owner], scopes=TARGET_SCOPES[target_owner], name="target")
+    target_key, _ = issue_key(
+        users[target_owner], scopes=TARGET_SCOPES[target_owner], name="target"
+    )
     client.force_login(users[caller])
     response = _call(client, method, path.format(id=target_key.pk), body)
     if endpoint in ("list", "create"):
@@ -115,10 +125,10 @@ def test_it_lets_sessions_manage_their_own_keys_and_admins_anyones(
     assert response.status_code == expected, (response.status_code, response.json())
 
 
-def test_a_read_key_cannot_rotate_a_deploy_key_as_the_issue_showed(client, alice, make_key):
+def test_a_read_key_cannot_rotate_a_deploy_key_as_the_issue_showed(client, alice, issue_key):
     """The reported attack: a deployer's read key asked for its deploy key's new secret."""
-    deploy_key, _ = make_key(alice, scopes=["deploy"], name="deploy")
-    _, reader = make_key(alice, scopes=["read"], name="reader")
+    deploy_key, _ = issue_key(alice, scopes=["deploy"], name="deploy")
+    _, reader = issue_key(alice, scopes=["read"], name="reader")
     before = _snapshot(deploy_key)
     response = client.post(
         f"/api/v1/keys/{deploy_key.pk}/rotate",
@@ -134,9 +144,9 @@ def test_a_read_key_cannot_rotate_a_deploy_key_as_the_issue_showed(client, alice
     assert _snapshot(deploy_key) == before
 
 
-def test_an_admins_key_manager_cannot_lift_itself_to_admin(client, charlie, make_key):
-    admin_key, _ = make_key(charlie, scopes=["admin"], name="admin")
-    _, manager = make_key(charlie, scopes=["keys", "read"], name="manager")
+def test_an_admins_key_manager_cannot_lift_itself_to_admin(client, charlie, issue_key):
+    admin_key, _ = issue_key(charlie, scopes=["admin"], name="admin")
+    _, manager = issue_key(charlie, scopes=["keys", "read"], name="manager")
     before = _snapshot(admin_key)
     rotate = client.post(
         f"/api/v1/keys/{admin_key.pk}/rotate",
@@ -156,7 +166,7 @@ def test_an_admins_key_manager_cannot_lift_itself_to_admin(client, charlie, make
     assert _snapshot(admin_key) == before
 
 
-def test_a_key_minted_by_an_expiring_key_expires_with_it(client, alice, make_key):
+def test_a_key_minted_by_an_expiring_key_expires_with_it(client, alice, issue_key):
     from datetime import timedelta
 
     from django.utils import timezone
@@ -164,7 +174,7 @@ def test_a_key_minted_by_an_expiring_key_expires_with_it(client, alice, make_key
     from accounts.models import ApiKey
 
     ends = timezone.now() + timedelta(days=2)
-    _, manager = make_key(alice, scopes=["keys", "read"], name="manager", expires_at=ends)
+    _, manager = issue_key(alice, scopes=["keys", "read"], name="manager", expires_at=ends)
     auth = {"HTTP_AUTHORIZATION": f"Bearer {manager}"}
     minted = client.post(
         "/api/v1/keys", {"name": "child", "scopes": ["read"]}, "application/json", **auth
@@ -181,14 +191,14 @@ def test_a_key_minted_by_an_expiring_key_expires_with_it(client, alice, make_key
         **auth,
     )
     assert longer.status_code == 403 and "lives longer" in longer.json()["error"]
-    forever, _ = make_key(alice, scopes=["read"], name="forever")
+    forever, _ = issue_key(alice, scopes=["read"], name="forever")
     rotate = client.post(
         f"/api/v1/keys/{forever.pk}/rotate", {"overlap_hours": 0}, "application/json", **auth
     )
     assert rotate.status_code == 403 and "key" not in rotate.json()
 
 
-def test_responses_that_carry_a_secret_are_not_stored(client, alice, make_key):
+def test_responses_that_carry_a_secret_are_not_stored(client, alice, issue_key):
     client.force_login(alice)
     created = client.post(
         "/api/v1/keys", {"name": "k", "scopes": ["read"]}, content_type="application/json"

@@ -22,6 +22,12 @@ class Clock:
 
 
 @pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
+@pytest.fixture(autouse=True)
 def clock(monkeypatch):
     from accounts import ratelimits
 
@@ -154,9 +160,9 @@ def test_an_oversized_console_form_is_a_413(client, charlie, settings):
     assert response.status_code == 413 and b"Request too large" in response.content
 
 
-def test_an_oversized_predict_body_is_a_413(client, alice, settings, make_key):
+def test_an_oversized_predict_body_is_a_413(client, alice, settings, issue_key):
     settings.MODELGATE_MAX_PREDICT_BODY_BYTES = 100
-    _, raw = make_key(alice, scopes=["predict"])
+    _, raw = issue_key(alice, scopes=["predict"])
     response = client.post(
         "/api/v1/models/churn/deployments/production/predict",
         json.dumps({"instances": [[0.0] * 50]}),

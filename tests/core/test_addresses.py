@@ -13,6 +13,12 @@ pytestmark = pytest.mark.django_db
 FORGED = "127.0.0.1, 203.0.113.9"  # the client wrote 127.0.0.1; our proxy appended its address
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.mark.parametrize(
     ("hops", "proxies", "remote", "forwarded", "expected"),
     [

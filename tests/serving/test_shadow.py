@@ -12,6 +12,12 @@ from monitoring.shadow_compare import shadow_compare
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _controlled_clock(clock):
+    """Windows (minute rollups, drift windows) never straddle a real boundary."""
+    return clock
+
+
 def test_it_pairs_shadow_answers_with_the_primary_and_measures_agreement(
     production, log_rows, client, alice
 ):

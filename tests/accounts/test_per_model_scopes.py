@@ -26,6 +26,12 @@ ACTIONS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.fixture
 def live(alice, keras_model_file, keras_model_file_v2):
     """churn v1 then v2 served in production (so a rollback has somewhere to go), and a second
@@ -61,8 +67,8 @@ def _call(client, method, path, body, raw):
     )
 
 
-def test_a_key_for_another_model_is_refused_every_write_on_this_one(client, live, alice, make_key):
-    _, raw = make_key(alice, scopes=["read", "deploy:fraud"], name="fraud only")
+def test_a_key_for_another_model_is_refused_every_write_on_this_one(client, live, alice, issue_key):
+    _, raw = issue_key(alice, scopes=["read", "deploy:fraud"], name="fraud only")
     before = _serving(live)
     for name, method, path, body in ACTIONS:
         response = _call(client, method, path, body, raw)
@@ -72,8 +78,8 @@ def test_a_key_for_another_model_is_refused_every_write_on_this_one(client, live
     assert not live.model.versions.get(number=2).validation_runs.filter(status="queued").exists()
 
 
-def test_a_key_for_this_model_may_do_each_write(client, live, alice, make_key):
-    _, raw = make_key(alice, scopes=["read", "deploy:churn"], name="churn only")
+def test_a_key_for_this_model_may_do_each_write(client, live, alice, issue_key):
+    _, raw = issue_key(alice, scopes=["read", "deploy:churn"], name="churn only")
     statuses = {}
     for name, method, path, body in ACTIONS:
         response = _call(client, method, path, body, raw)
@@ -86,14 +92,14 @@ def test_a_key_for_this_model_may_do_each_write(client, live, alice, make_key):
     assert _serving(live) == [(1, 90), (2, 10)]
 
 
-def test_a_plain_deploy_key_still_covers_every_model(client, live, alice, make_key):
-    _, raw = make_key(alice, scopes=["read", "deploy"], name="all models")
+def test_a_plain_deploy_key_still_covers_every_model(client, live, alice, issue_key):
+    _, raw = issue_key(alice, scopes=["read", "deploy"], name="all models")
     response = _call(client, "post", f"{BASE}/rollback", {"reason": "back"}, raw)
     assert response.status_code == 201, response.content
 
 
-def test_per_model_key_cannot_act_where_no_model_is_named(client, live, alice, make_key):
-    _, raw = make_key(alice, scopes=["read", "deploy:churn"], name="churn only")
+def test_per_model_key_cannot_act_where_no_model_is_named(client, live, alice, issue_key):
+    _, raw = issue_key(alice, scopes=["read", "deploy:churn"], name="churn only")
     response = _call(client, "post", "/api/v1/environments", {"name": "cpu"}, raw)
     assert response.status_code == 403
 
@@ -122,6 +128,6 @@ def test_services_refuse_the_same_way_for_any_caller(live, alice):
         )
 
 
-def test_a_viewer_cannot_hold_a_per_model_deploy_scope(bob, make_key):
+def test_a_viewer_cannot_hold_a_per_model_deploy_scope(bob, issue_key):
     with pytest.raises(PermissionDenied):
-        make_key(bob, scopes=["deploy:churn"])
+        issue_key(bob, scopes=["deploy:churn"])

@@ -1,7 +1,7 @@
 """SIGTERM stops a serving process gracefully: it refuses new connections at once (so readiness
 probes fail), answers every prediction it had accepted (its batchers drain), flushes their
 prediction events and exits 0 within the drain timeout. A Celery worker's warm shutdown is
-tested beside its SIGKILL in tests/validation/test_worker_kill.py."""
+tested beside its SIGKILL in tests/jobs/test_worker_kill.py."""
 
 from __future__ import annotations
 

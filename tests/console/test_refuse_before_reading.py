@@ -16,6 +16,12 @@ pytestmark = pytest.mark.django_db
 MIB = 1024 * 1024
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 @pytest.fixture
 def spooled(monkeypatch):
     """Every file an upload handler starts: nothing may be started for a refused body."""
@@ -80,8 +86,8 @@ def test_a_logged_in_upload_is_read(client, alice, settings, spooled):
     assert "model.keras" in spooled
 
 
-def test_a_key_holders_upload_is_read(client, alice, make_key, spooled):
-    _, raw = make_key(alice, scopes=["deploy", "read"])
+def test_a_key_holders_upload_is_read(client, alice, issue_key, spooled):
+    _, raw = issue_key(alice, scopes=["deploy", "read"])
     response = _multipart(
         client, "/api/v1/models/churn/versions", 1 * MIB, HTTP_AUTHORIZATION=f"Bearer {raw}"
     )

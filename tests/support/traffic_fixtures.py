@@ -1,33 +1,52 @@
-"""Fixtures for drift, feedback, quality, shadow and A/B tests: the serving and monitoring
-fixtures, plus helpers that log synthetic traffic."""
+"""Fixtures that make and log synthetic traffic (prediction events, a deployed churn, an A/B
+split), shared by the serving and monitoring tests through their conftests."""
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import numpy as np
 import pytest
 
-from tests.monitoring.conftest import make_event  # noqa: F401 - fixture re-exported
-from tests.serving.conftest import (  # noqa: F401 - fixtures re-exported for these tests
-    churn,
-    deploy_key,
-    deployed,
-    keras_outputs,
-    make_key,
-    pool,
-    predict_key,
-)
-
-
-@pytest.fixture(autouse=True)
-def _controlled_clock(clock):
-    """Windows (minute rollups, SLO spans, drift windows) never straddle a real boundary."""
-    return clock
+_ids = itertools.count(1)
 
 
 @pytest.fixture
-def production(churn, alice):  # noqa: F811
+def make_event():
+    """Build a PredictionEvent with sensible defaults; override any field by keyword."""
+    from serving.events import PredictionEvent
+
+    def _make(**fields):
+        rid = fields.pop("request_id", None) or f"req{next(_ids):08d}"
+        rows = fields.pop("rows", 1)
+        base = dict(
+            prediction_ids=[f"{rid}-{i}" for i in range(rows)],
+            model="churn",
+            deployment="production",
+            deployment_id=1,
+            version=1,
+            version_id=1,
+            variant="primary",
+            key_prefix="mg_abc",
+            protocol="native",
+            status=200,
+            latency_ms=2.0,
+            rows=rows,
+            batch_size=rows,
+            cache_hit=False,
+            ts=time.time(),
+            inputs={"features": [[0.0, 1.0, 2.0, 3.0]] * rows},
+            outputs={"score": [[0.5]] * rows},
+        )
+        base.update(fields)
+        return PredictionEvent(**base)
+
+    return _make
+
+
+@pytest.fixture
+def production(churn, alice):
     """churn v1 deployed to production (not loaded into a pool)."""
     from serving.deploy import deployment_deploy
     from serving.models import Deployment
@@ -57,7 +76,7 @@ def split(production, alice):
 
 
 @pytest.fixture
-def log_rows(make_event, clock):  # noqa: F811
+def log_rows(make_event, clock):
     """Ingest one logged request per input row for a deployment, then let a second pass (the
     checks run after the traffic, not at its very instant); returns the request ids."""
     from monitoring.ingest import ingest_events

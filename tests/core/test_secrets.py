@@ -14,6 +14,12 @@ from core.models import AuditEntry
 pytestmark = pytest.mark.django_db
 
 
+@pytest.fixture(autouse=True)
+def _fresh_state(fresh_key_state):
+    """Each test starts with no cached keys, no counted requests and an empty cache."""
+    return fresh_key_state
+
+
 def test_create_rotate_and_use_leave_no_secret_behind(client, alice, caplog):
     caplog.set_level(logging.DEBUG)
     client.force_login(alice)
@@ -59,10 +65,10 @@ def _fail(request):
     raise RuntimeError("boom")
 
 
-def test_error_pages_hide_the_authorization_header(alice, make_key, settings):
+def test_error_pages_hide_the_authorization_header(alice, issue_key, settings):
     settings.DEBUG = True
     request = RequestFactory().get("/api/v1/me")
-    request.META["HTTP_AUTHORIZATION"] = "Bearer " + make_key(alice)[1]
+    request.META["HTTP_AUTHORIZATION"] = "Bearer " + issue_key(alice)[1]
     request.META["HTTP_X_API_KEY"] = request.META["HTTP_AUTHORIZATION"][7:]
     try:
         _fail(request)

@@ -7,8 +7,8 @@ import pytest
 from core.models import AuditEntry
 from jobs.validation.runs import VALIDATION_RUNS, validation_execute
 from registry.models import ModelVersion
+from tests.jobs.conftest import FAST_POLICY
 from tests.serving.conftest import auth
-from tests.validation.conftest import FAST_POLICY
 
 pytestmark = pytest.mark.django_db
 START = "/api/v1/models/churn/versions/1/validations"

@@ -1,4 +1,4 @@
-"""Fixtures for the production-shape tests: the serving fixtures (a validated model, keys)."""
+"""Fixtures for the console and production-shape tests: the serving fixtures (a model, keys)."""
 
 from tests.serving.conftest import (  # noqa: F401 - fixtures re-exported for these tests
     churn,

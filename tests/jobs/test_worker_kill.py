@@ -19,8 +19,8 @@ from jobs.validation.policy import policy_update
 from jobs.validation.runs import validation_start
 from jobs.validation.suite import CHECK_NAMES
 from jobs.workers import work_sweep
+from tests.jobs.conftest import FAST_POLICY
 from tests.support.servers import ROOT, server_env
-from tests.validation.conftest import FAST_POLICY
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 

@@ -1,1 +1,0 @@
-"""Production shape: deploy files, readiness, JSON logs, graceful shutdown, scale-out."""
