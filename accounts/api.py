@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    extend_schema,
+    extend_schema_serializer,
+    inline_serializer,
+)
 from rest_framework import generics, serializers, status
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -145,6 +150,7 @@ class KeyRotateApi(APIView):
 
     permission_classes = [CanManageKeys]
 
+    @extend_schema_serializer(component_name="KeyRotateInput")
     class InputSerializer(serializers.Serializer):
         overlap_hours = serializers.FloatField(
             required=False,

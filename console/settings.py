@@ -300,6 +300,12 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {  # several models have a `status`: name each choice set
+        "ValidationStatusEnum": "jobs.models.ValidationStatus",
+        "BatchJobStatusEnum": "jobs.models.BatchJobStatus",
+        "ExperimentStatusEnum": "monitoring.constants.ExperimentStatus",
+        "KeyStatusEnum": ["active", "expired", "revoked"],
+    },
 }
 # The in-process key cache TTL bounds how long a revoked key keeps working on a replica.
 MODELGATE_API_KEY_CACHE_SECONDS = envfloat("MODELGATE_API_KEY_CACHE_SECONDS", 5.0, minimum=0)

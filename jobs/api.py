@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import FileResponse
+from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.response import Response
@@ -74,7 +75,8 @@ class ValidationPolicyApi(APIView):
         return Response(validation_policy.policy_effective(obj))
 
     @extend_schema(
-        request=OpenApiResponse(description="{setting: value} pairs to change"),
+        request=OpenApiTypes.OBJECT,
+        description="Send {setting: value} pairs to change; the answer is the effective policy.",
         responses=OpenApiResponse(description="the effective policy"),
         summary="Change some thresholds of a model's validation policy",
     )

@@ -24,3 +24,14 @@ def test_the_docs_page_loads_its_assets_locally(client, alice):
     html = response.content.decode()
     assert "swagger-ui" in html
     assert "cdn" not in html.lower() and "https://" not in html.split("<body")[0]
+
+
+def test_the_schema_generates_without_a_warning(tmp_path):
+    """A warning means a wrong schema for clients (a component named twice, an undescribed
+    body, an enum under a made-up name): drf-spectacular's --fail-on-warn turns it into an error."""
+    from django.core.management import call_command
+
+    out = tmp_path / "schema.yml"
+    call_command("spectacular", "--fail-on-warn", "--file", str(out))
+    schema = out.read_text()
+    assert "KeyRotateInput" in schema and "KeyStatusEnum" in schema
