@@ -15,6 +15,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -39,6 +40,8 @@ _MAX_CACHED_PREFIXES = 10_000
 _MAX_UNKNOWN_PREFIXES = 4_096
 # Compared against when the prefix is unknown, so a miss costs the same as a wrong secret.
 _DUMMY_HASH = hashlib.sha256(b"modelgate-no-such-key").hexdigest()
+# The caller's address, or a function that returns it (computed only when a lookup misses).
+Address = str | None | Callable[[], str | None]
 
 
 # --- principal ------------------------------------------------------------------------------
@@ -191,17 +194,22 @@ def _load(prefix: str) -> _Entry:
 _UNKNOWN = _Entry(fetched_at=0.0, hashed_secret=_DUMMY_HASH, principal=None)
 
 
-def _entry_for(prefix: str, ip: str | None = None) -> tuple[_Entry, bool]:
-    """The cached entry for a prefix, else one loaded now; (entry, whether it cost a query)."""
+def _cached(prefix: str) -> _Entry | None:
+    """The entry cached for a prefix (or the unknown marker) within the TTL; None on a miss."""
     now = time.monotonic()
     ttl = _ttl()
     with _lock:
         entry = _entries.get(prefix)
         unknown_since = _unknown.get(prefix)
     if entry is not None and now - entry.fetched_at < ttl:
-        return entry, False
+        return entry
     if unknown_since is not None and now - unknown_since < ttl:
-        return _UNKNOWN, False
+        return _UNKNOWN
+    return None
+
+
+def _fetch(prefix: str, ip: str | None) -> _Entry:
+    """The entry loaded now (one query) and cached; AuthThrottled first when `ip` keeps missing."""
     check_address(ip)  # an address that keeps missing is refused before the query
     # The query runs outside the lock: two threads may both load, which is harmless.
     entry = _load(prefix)
@@ -216,14 +224,18 @@ def _entry_for(prefix: str, ip: str | None = None) -> tuple[_Entry, bool]:
             if len(_entries) >= _MAX_CACHED_PREFIXES:
                 _entries.clear()  # bounded memory; only stored keys get here
             _entries[prefix] = entry
-    return entry, True
+    return entry
 
 
-def _resolve(raw: str | None, ip: str | None = None) -> _Entry | None:
+def _resolve(raw: str | None, ip: Address = None) -> _Entry | None:
     parsed = parse_key(raw)
     if parsed is None:
         return None
-    entry, queried = _entry_for(parsed.prefix, ip)
+    entry = _cached(parsed.prefix)
+    queried = entry is None
+    if queried:  # only a miss costs a query, so only a miss needs the caller's address
+        ip = ip() if callable(ip) else ip
+        entry = _fetch(parsed.prefix, ip)
     # Always compare both, even for an unknown prefix, so timing reveals nothing.
     hashed = hash_secret(parsed.secret)
     current = hmac.compare_digest(hashed, entry.hashed_secret)
@@ -249,14 +261,16 @@ def presented_prefix(raw: str | None) -> str:
     return parsed.prefix if entry is not None and entry.hashed_secret != _DUMMY_HASH else ""
 
 
-def authenticate_key(raw: str | None, *, ip: str | None = None) -> KeyPrincipal | None:
+def authenticate_key(raw: str | None, *, ip: Address = None) -> KeyPrincipal | None:
     """The principal of a valid, unrevoked, unexpired key; None otherwise. With the caller's
-    address, failed lookups that cost a query are throttled per address (AuthThrottled)."""
+    address, failed lookups that cost a query are throttled per address (AuthThrottled). `ip`
+    may be a function returning the address: it is called only when the lookup misses the
+    cache, so a cached key never computes it."""
     entry = _resolve(raw, ip)
     return entry.principal if entry else None
 
 
-def authenticate_key_with_user(raw: str | None, *, ip: str | None = None):
+def authenticate_key_with_user(raw: str | None, *, ip: Address = None):
     """Like authenticate_key, plus a private copy of the owner (for request.user); no query."""
     entry = _resolve(raw, ip)
     if entry is None:

@@ -2,15 +2,22 @@
 
 Shared by REST (serving/gateway.py) and gRPC (serving/grpc/calls.py). A refusal is published as
 an event (counted per key and deployment, no database write) and raised as a ProtocolError.
+
+The limits are a key's burst, rate and quota, counted by accounts' leased limiter. Every figure
+comes from the KeyPrincipal (loaded with the key into the in-process cache), so a request costs
+no query; the shared cache is touched only when a lease runs out.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
+
 from accounts.auth_throttle import AuthThrottled
 from accounts.key_format import key_from_headers
 from accounts.keys import authenticate_key, presented_prefix
+from accounts.ratelimits import RateDecision, quota_hit, rate_limit_hit
+from accounts.usage import usage_count
 from core.addresses import client_ip
-from serving.limits import check_rate, retry_after
 from serving.refusals import publish_refusal
 from serving.replies import ProtocolError
 
@@ -80,7 +87,7 @@ def _check_key(environ: dict, model: str):
         )
         raise _Refused(
             ProtocolError(
-                429, message, decision.code, [("Retry-After", retry_after(decision)), *headers]
+                429, message, decision.code, [("Retry-After", decision.retry_after()), *headers]
             ),
             decision.code,
             principal.prefix,
@@ -88,10 +95,39 @@ def _check_key(environ: dict, model: str):
     return principal, headers
 
 
+def _rate_for(principal) -> str | None:
+    """The key's own limit (or its role's ceiling) when it has one, else the predict default."""
+    return getattr(principal, "rate_limit", None) or settings.MODELGATE_DEFAULT_RATE_LIMIT or None
+
+
+def check_rate(principal) -> RateDecision | None:
+    """Count this request against the key's burst, rate and quota; the refusal if one refuses,
+    else the decision with the least budget left (for the RateLimit headers); None if unlimited.
+    Order matters: a request refused by its burst or rate does not spend quota."""
+    decisions = []
+    for rate in (getattr(principal, "burst_limit", None), _rate_for(principal)):
+        if rate:
+            decision = rate_limit_hit(principal.prefix, rate)
+            if not decision.allowed:
+                return decision
+            decisions.append(decision)
+    quota = getattr(principal, "quota", None)
+    if quota:
+        decision = quota_hit(principal.prefix, quota)
+        if not decision.allowed:
+            return decision
+        decisions.append(decision)
+    usage_count(principal.prefix)
+    if not decisions:
+        return None
+    return min(decisions, key=lambda d: d.remaining)
+
+
 def _authenticate_from(raw: str, environ: dict):
-    """The key's principal; an address whose lookups keep failing gets a 429 before a query."""
+    """The key's principal; an address whose lookups keep failing gets a 429 before a query.
+    The address is read only on a key-cache miss: a cached key never needs it."""
     try:
-        return authenticate_key(raw, ip=client_ip(environ))
+        return authenticate_key(raw, ip=lambda: client_ip(environ))
     except AuthThrottled as exc:
         raise _Refused(
             ProtocolError(

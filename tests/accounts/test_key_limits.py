@@ -13,7 +13,7 @@ from accounts.services import api_key_create, api_key_update, role_limits_set
 from accounts.usage import flush_usage, usage_today
 from core.errors import InvalidInput
 from core.models import AuditEntry
-from serving.limits import check_rate
+from serving.caller_auth import check_rate
 
 pytestmark = pytest.mark.django_db
 

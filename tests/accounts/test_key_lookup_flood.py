@@ -8,6 +8,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from accounts import keys
+from accounts.auth_throttle import AuthThrottled
 from accounts.key_format import generate_key
 
 pytestmark = pytest.mark.django_db
@@ -104,3 +105,24 @@ def test_the_negative_cache_is_bounded_and_spares_real_keys(
     with CaptureQueriesContext(connection) as queries:
         assert keys.authenticate_key(raw) is not None  # still cached: the flood evicted nothing
     assert len(queries.captured_queries) == 0
+
+
+def test_the_address_is_read_only_when_a_lookup_misses(alice, issue_key, settings):
+    """The serving path passes the address as a function: a cached key never computes it, a
+    miss computes it once and its failure counts against that address."""
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "1/m"
+    _, raw = issue_key(alice, scopes=["read"])
+    asked = []
+
+    def address():
+        asked.append(1)
+        return "10.8.8.8"
+
+    assert keys.authenticate_key(raw, ip=address) is not None  # a miss: loaded, address read
+    assert len(asked) == 1
+    assert keys.authenticate_key(raw, ip=address) is not None  # cached: address not read
+    assert len(asked) == 1
+    assert keys.authenticate_key(_random_key(), ip=address) is None  # a miss that fails
+    assert len(asked) == 2
+    with pytest.raises(AuthThrottled):  # that failure spent 10.8.8.8's budget
+        keys.authenticate_key(_random_key(), ip=address)
