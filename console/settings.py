@@ -18,6 +18,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from console.envconfig import envbool, envchoice, envfloat, envint, envlist, envsecret, envstr
 from console.logging import logging_config
+from console.openapi import OPENAPI_SETTINGS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(envstr("MODELGATE_VAR_DIR", str(BASE_DIR / "var")))
@@ -291,22 +292,8 @@ REST_FRAMEWORK = {
     ],
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
-SPECTACULAR_SETTINGS = {
-    "TITLE": "Modelgate API",
-    "DESCRIPTION": "Register, validate, deploy, serve and monitor TensorFlow/Keras models.",
-    "VERSION": "1.0.0",
-    "SERVE_INCLUDE_SCHEMA": False,
-    "SWAGGER_UI_DIST": "SIDECAR",
-    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-    "REDOC_DIST": "SIDECAR",
-    "COMPONENT_SPLIT_REQUEST": True,
-    "ENUM_NAME_OVERRIDES": {  # several models have a `status`: name each choice set
-        "ValidationStatusEnum": "jobs.models.ValidationStatus",
-        "BatchJobStatusEnum": "jobs.models.BatchJobStatus",
-        "ExperimentStatusEnum": "monitoring.constants.ExperimentStatus",
-        "KeyStatusEnum": ["active", "expired", "revoked"],
-    },
-}
+# drf-spectacular's fixed description of the API (no environment knob in it).
+SPECTACULAR_SETTINGS = OPENAPI_SETTINGS
 # The in-process key cache TTL bounds how long a revoked key keeps working on a replica.
 MODELGATE_API_KEY_CACHE_SECONDS = envfloat("MODELGATE_API_KEY_CACHE_SECONDS", 5.0, minimum=0)
 # Keys' last-used time is written by a background thread, at most once a minute per key.
