@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInput, ServiceError
-from serving.inputcheck import check_feeds
+from serving.inference import check_feeds
 from serving.protocols import native
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from tensorflow.core.framework import tensor_pb2, tensor_shape_pb2, types_pb2
 
 from core.errors import InvalidInput
-from serving.inputcheck import NUMPY_DTYPES, STRING, shape_text
+from serving.inference import NUMPY_DTYPES, STRING, shape_text
 from serving.protocols import oip
 from serving.protocols.tfserving import TF_DTYPES
 

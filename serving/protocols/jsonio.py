@@ -24,7 +24,7 @@ import numpy as np
 import orjson
 
 from core.errors import InvalidInput
-from serving.inputcheck import STRING
+from serving.inference import STRING
 
 MAX_DEPTH = 64
 ROW = "row"
@@ -167,7 +167,7 @@ def _array_with_tokens(array: np.ndarray) -> bytes:
 # -- tensors in JSON documents (TF Serving's shapes) -------------------------------------------
 @dataclass(frozen=True, slots=True)
 class PredictRequest:
-    """A parsed predict body: raw feeds (checked later by inputcheck) and the answer's layout."""
+    """A parsed predict body: raw feeds (checked later by check_feeds) and the answer's layout."""
 
     feeds: dict[str, Any]
     layout: str

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from core.errors import InvalidInput
-from serving.inputcheck import numpy_dtype, shape_text, to_array
+from serving.inference import numpy_dtype, shape_text, to_array
 from serving.protocols import jsonio
 from serving.protocols.jsonio import output_names
 

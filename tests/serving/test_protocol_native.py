@@ -7,7 +7,7 @@ import orjson
 import pytest
 
 from core.errors import InvalidInput
-from serving.inputcheck import check_feeds
+from serving.inference import check_feeds
 from serving.protocols import native
 
 SMALL = {

@@ -16,7 +16,7 @@ import tritonclient.http as triton
 from tritonclient.utils import serialize_byte_tensor
 
 from core.errors import InvalidInput
-from serving.inputcheck import check_feeds
+from serving.inference import check_feeds
 from serving.protocols import oip
 
 SMALL = {

@@ -9,7 +9,7 @@ import orjson
 import pytest
 
 from core.errors import InvalidInput
-from serving.inputcheck import check_feeds
+from serving.inference import check_feeds
 from serving.protocols import jsonio, tfserving
 
 HALF_PLUS_THREE = {

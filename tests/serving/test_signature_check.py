@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from core.errors import InvalidInput
-from serving.inputcheck import check_feeds, numpy_dtype, to_array
+from serving.inference import check_feeds, numpy_dtype, to_array
 
 SMALL = {
     "method": "serving_default",
