@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from registry import modelio
+from serving.xla import numpy_dtype, xla_refusal
 
 log = logging.getLogger(__name__)
 
@@ -50,67 +51,12 @@ def default_buckets(max_batch_size: int) -> list[int]:
     return sorted(sizes)
 
 
-def _numpy_dtype(name: str) -> np.dtype:
-    import tensorflow as tf
-
-    dtype = tf.as_dtype(name)
-    return np.dtype(object) if dtype == tf.string else np.dtype(dtype.as_numpy_dtype)
-
-
 def _blank(shape: tuple[int, ...], dtype: np.dtype) -> np.ndarray:
     """A filler tensor every model accepts: zeros, False, or empty strings (zeros are not
     strings: a string input fed integer zeros fails to convert)."""
     if dtype.kind == "O":
         return np.full(shape, b"", dtype=object)
     return np.zeros(shape, dtype)
-
-
-def _xla_refusal(loaded: modelio.LoadedModel) -> str | None:
-    """Why XLA must not even try this model, or None.
-
-    XLA has no string type, so a string tensor anywhere (an input, an output, a vocabulary
-    lookup inside) means it cannot compile. Worse than refusing, TensorFlow 2.21 aborts the whole
-    process (a C++ CHECK in the compilation cache's signature hash) when a string argument reaches
-    a jit-compiled function once any other XLA cluster was compiled, so strings are decided up
-    front, from the signature and from one plain trace of the model's graph.
-    """
-    for kind, tensors in (("input", loaded.inputs), ("output", loaded.outputs)):
-        for t in tensors:
-            if t.dtype == "string":
-                return f"XLA cannot compile string tensors ({kind} {t.name!r})"
-    for t in loaded.inputs:
-        if any(d < 0 for d in t.shape[1:]):
-            # Warm-up can compile one length per bucket, not every length clients will send.
-            return (
-                f"input {t.name!r} has a variable dimension; XLA would compile each new shape "
-                "on the request path"
-            )
-    node = _string_node(loaded)
-    if node is not None:
-        return f"XLA cannot compile string tensors (op {node!r} inside the model)"
-    return None
-
-
-def _string_node(loaded: modelio.LoadedModel) -> str | None:
-    """The first graph node (function library included) that carries a string tensor."""
-    import tensorflow as tf
-
-    specs = {
-        t.name: tf.TensorSpec([None, *(None if d < 0 else d for d in t.shape[1:])], t.dtype)
-        for t in loaded.inputs
-    }
-    try:
-        graph_def = tf.function(loaded.call).get_concrete_function(specs).graph.as_graph_def()
-    except Exception:  # noqa: BLE001 - not traceable this way: let the XLA attempt decide
-        log.debug("could not trace the model to look for string ops", exc_info=True)
-        return None
-    string = tf.string.as_datatype_enum
-    nodes = [*graph_def.node, *(n for f in graph_def.library.function for n in f.node_def)]
-    for node in nodes:
-        for value in node.attr.values():
-            if value.type == string or string in value.list.type:
-                return node.name
-    return None
 
 
 def _first_line(exc: BaseException) -> str:
@@ -154,7 +100,7 @@ class ModelRuntime:
         self.max_batch_size = max_batch_size
         self.buckets: list[int] = chosen
         self.jit_requested = jit
-        self.xla_error: str | None = _xla_refusal(loaded) if jit else None
+        self.xla_error: str | None = xla_refusal(loaded) if jit else None
         self.xla = jit and self.xla_error is None
         if self.xla_error:
             log.info("serving without XLA: %s", self.xla_error)
@@ -163,13 +109,13 @@ class ModelRuntime:
         self.trace_count = 0  # Python side effect of tracing: must stay still after warm-up
         self._input_names = [t.name for t in loaded.inputs]
         self._output_names = [t.name for t in loaded.outputs]
-        self._in_dtypes = [_numpy_dtype(t.dtype) for t in loaded.inputs]
+        self._in_dtypes = [numpy_dtype(t.dtype) for t in loaded.inputs]
         # Trailing dims: a tuple to compare against when fully known, else None (checked by rank).
         self._in_trailing = [
             tuple(t.shape[1:]) if all(d >= 0 for d in t.shape[1:]) else None for t in loaded.inputs
         ]
         self._empty = {
-            t.name: np.zeros((0, *(max(d, 0) for d in t.shape[1:])), _numpy_dtype(t.dtype))
+            t.name: np.zeros((0, *(max(d, 0) for d in t.shape[1:])), numpy_dtype(t.dtype))
             for t in loaded.outputs
         }
         # n rows -> bucket, for n in 0..max_batch_size.
