@@ -30,7 +30,11 @@ def readyz(request):
         "status": "ok" if ready else "unavailable",
         "checks": {name: {"ok": ok, "detail": detail} for name, (ok, detail) in checks.items()},
     }
-    return JsonResponse(body, status=200 if ready else 503)
+    response = JsonResponse(body, status=200 if ready else 503)
+    # A probe's 503 is an answer ("not yet"), not a server error: without this, Django logs an
+    # ERROR line each time the launcher, a load balancer or Kubernetes asks during a start-up.
+    response._has_been_logged = True
+    return response
 
 
 @login_required

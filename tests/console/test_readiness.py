@@ -84,3 +84,15 @@ def test_a_web_process_does_not_report_on_models(client, settings):
     settings.MODELGATE_POOL_AUTOSTART = False
     body = client.get("/readyz").json()
     assert set(body["checks"]) == {"database", "broker"}
+
+
+def test_a_not_ready_answer_is_not_logged_as_a_server_error(client, caplog, monkeypatch):
+    """The launcher and every probe ask /readyz during start-up: a 503 there is expected."""
+    from console import health
+
+    monkeypatch.setattr(health, "broker_ok", lambda: (False, "down for the test"))
+    with caplog.at_level("WARNING", logger="django.request"):
+        response = client.get("/readyz")
+    assert response.status_code == 503
+    assert response.json()["checks"]["broker"] == {"ok": False, "detail": "down for the test"}
+    assert not [r for r in caplog.records if r.name == "django.request"]
