@@ -23,9 +23,14 @@ from serving.replies import ProtocolError
 
 
 def authenticate_call(
-    environ: dict, model: str, protocol: str = "grpc", deployment: str | None = None
+    environ: dict,
+    model: str,
+    protocol: str = "grpc",
+    deployment: str | None = None,
+    request_id: str = "",
 ):
-    """(principal, RateLimit headers) of an allowed call; a refusal is counted, then raised."""
+    """(principal, RateLimit headers) of an allowed call; a refusal is counted (its event under
+    `request_id`, the id the caller's answer carries), then raised."""
     try:
         return _check_key(environ, model)
     except _Refused as refused:
@@ -37,6 +42,7 @@ def authenticate_call(
             status=refused.error.status,
             reason=refused.reason,
             message=refused.error.message,
+            request_id=request_id,
         )
         raise refused.error from None
 

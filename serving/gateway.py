@@ -107,7 +107,7 @@ def _oip_paths(method, path, environ, body_reader, request_id) -> Reply:
     if match["tail"] == "/infer":
         model, version = match["model"], match["version"]
         return _predict(OIP, method, model, version, None, environ, body_reader, request_id)
-    return _oip(method, match, environ)
+    return _oip(method, match, environ, request_id)
 
 
 def _tfserving_paths(method, path, environ, body_reader, request_id) -> Reply:
@@ -122,7 +122,7 @@ def _tfserving_paths(method, path, environ, body_reader, request_id) -> Reply:
     if match["tail"] == ":predict":
         model, version, label = match["model"], match["version"], match["label"]
         return _predict(TFSERVING, method, model, version, label, environ, body_reader, request_id)
-    return _tfserving(method, match, environ)
+    return _tfserving(method, match, environ, request_id)
 
 
 _HANDLERS = {NATIVE.name: _native, OIP.name: _oip_paths, TFSERVING.name: _tfserving_paths}
@@ -143,7 +143,7 @@ def _predict(
     protocol: Protocol, method, model, version, label, environ, body_reader, request_id
 ) -> Reply:
     started = time.perf_counter()
-    principal, rate_headers = authenticate_call(environ, model, protocol.name, label)
+    principal, rate_headers = authenticate_call(environ, model, protocol.name, label, request_id)
     _require(method, "POST")
     body = _read_body(environ, body_reader)
     target = target_of(model, version, label, environ, principal.prefix)
@@ -243,10 +243,10 @@ def _served_models() -> list[str]:
 
 
 # -- the protocols' other paths -----------------------------------------------------------------
-def _tfserving(method, match, environ) -> Reply:
+def _tfserving(method, match, environ, request_id) -> Reply:
     """TF Serving's status (`/v1/models/<m>[...]`) and metadata; :classify/:regress are 501."""
     model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
-    principal, _ = authenticate_call(environ, model, TFSERVING.name, label)
+    principal, _ = authenticate_call(environ, model, TFSERVING.name, label, request_id)
     if tail in (":classify", ":regress"):
         raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
     _require(method, "GET")
@@ -311,10 +311,10 @@ def _statistics(models: list[str], only: int | None = None) -> Reply:
     return Reply(200, triton.stats_body(entries))
 
 
-def _oip(method, match, environ) -> Reply:
+def _oip(method, match, environ, request_id) -> Reply:
     """A model's readiness, metadata, configuration and statistics."""
     model, version, tail = match["model"], match["version"], match["tail"]
-    principal, _ = authenticate_call(environ, model, OIP.name)
+    principal, _ = authenticate_call(environ, model, OIP.name, request_id=request_id)
     _require(method, "GET")
     loaded, route, _ = target_of(model, version, None, environ, principal.prefix)
     if tail == "/ready":

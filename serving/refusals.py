@@ -36,8 +36,10 @@ def publish_refusal(
     status: int,
     reason: str,
     message: str,
+    request_id: str = "",
 ) -> None:
-    """Count one refused call and hand its event to the buffer (never blocks, never queries)."""
+    """Count one refused call and hand its event to the buffer (never blocks, never queries).
+    `request_id` is the id the caller's answer carries (one is made when none is given)."""
     from serving.pool import get_pool
 
     route = get_pool().table.routes.get((model, deployment or PRODUCTION))
@@ -64,7 +66,7 @@ def publish_refusal(
             cache_hit=False,
             ts=time.time(),
             error=message[:200],
-            request_id=os.urandom(10).hex(),
+            request_id=request_id or os.urandom(10).hex(),
             extra={"reason": reason},
         )
     )

@@ -1,6 +1,8 @@
 """What every gRPC method shares: the caller's metadata as the gateway reads headers, and one
 mapping from the REST path's errors to gRPC status codes (PROTOCOLS.md, as Triton and TF Serving
-map them), with the retry delay of a refused request in trailing metadata."""
+map them), with the retry delay of a refused request in trailing metadata. A predict, and any
+refused call, carries its request id (the one its event holds) in trailing metadata as
+`x-request-id`, served or failed."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import logging
 import grpc
 
 from core.errors import ServiceError
-from serving import caller_auth, gateway
+from serving import caller_auth, gateway, inference
 from serving.replies import ProtocolError
 from serving.thread_db import release_thread_database
 
@@ -57,10 +59,30 @@ def environ_of(context) -> dict:
     return environ
 
 
-def authenticate(context, model: str):
-    """(principal, environ) for a call on `model`: the REST path's key check, scopes and limits."""
+REQUEST_ID = "x-request-id"
+PREDICTION_ID = "x-prediction-id"
+
+
+def begin_predict(context) -> str:
+    """A predict's request id, put in trailing metadata now so that a failure carries it too
+    (abort keeps it); its event and log row hold the same id."""
+    request_id = inference.new_request_id()
+    context.set_trailing_metadata(((REQUEST_ID, request_id), (PREDICTION_ID, request_id)))
+    return request_id
+
+
+def authenticate(context, model: str, request_id: str = ""):
+    """(principal, environ) for a call on `model`: the REST path's key check, scopes and limits.
+    A refusal's event takes `request_id` (a predict's), else an id made here, which the refused
+    call then carries in trailing metadata."""
     environ = environ_of(context)
-    principal, _ = caller_auth.authenticate_call(environ, model)
+    own_id = request_id or inference.new_request_id()
+    try:
+        principal, _ = caller_auth.authenticate_call(environ, model, request_id=own_id)
+    except ProtocolError:
+        if not request_id:  # a predict's id is in the trailing metadata already
+            context.set_trailing_metadata(((REQUEST_ID, own_id),))
+        raise
     return principal, environ
 
 
@@ -82,13 +104,14 @@ _TRAILING = ("retry-after", "www-authenticate")
 
 def abort(context, status: int, message: str, headers=()) -> None:
     """End the call with the gRPC status of a REST status; the retry and auth headers ride in
-    trailing metadata."""
+    trailing metadata, after what the call set there already (its request id)."""
     trailing = [
         (name.lower(), str(value))
         for name, value in headers
         if name.lower() in _TRAILING or name.lower().startswith("ratelimit")
     ]
     if trailing:
+        trailing = [*(context.trailing_metadata() or ()), *trailing]
         context.set_trailing_metadata(trailing)
     code = STATUS_CODES.get(status, grpc.StatusCode.INTERNAL)
     context.abort(code, message)

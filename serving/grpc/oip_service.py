@@ -13,7 +13,7 @@ from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc
 
 from core.errors import InvalidInput
-from serving import gateway, inference
+from serving import gateway
 from serving.grpc import calls, catalog, tensors
 from serving.grpc.calls import rpc
 from serving.pool import get_pool
@@ -185,16 +185,15 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
     @rpc
     def ModelInfer(self, request, context):
         started = time.perf_counter()
+        request_id = calls.begin_predict(context)
         model = request.model_name
-        principal, environ = calls.authenticate(context, model)
+        principal, environ = calls.authenticate(context, model, request_id)
         target = calls.target(model, request.model_version, None, environ, principal)
-        request_id = inference.new_request_id()
         with gateway.PredictCall(
             PROTOCOL.name, target, principal.prefix, request_id, started
         ) as call:
             parsed = PROTOCOL.parse(request, target.loaded.signature)
             result = call.run(parsed.feeds)
-        context.set_trailing_metadata((("x-prediction-id", request_id),))
         return PROTOCOL.format(result, parsed)
 
 

@@ -12,7 +12,7 @@ from google.protobuf import wrappers_pb2
 from tensorflow.core.protobuf import error_codes_pb2, meta_graph_pb2
 
 from core.errors import InvalidInput
-from serving import gateway, inference
+from serving import gateway
 from serving.grpc import calls, tensors
 from serving.grpc.calls import rpc
 from serving.grpc.tfs import (
@@ -93,17 +93,16 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
     @rpc
     def Predict(self, request, context):
         started = time.perf_counter()
+        request_id = calls.begin_predict(context)
         model, version, label = _spec_parts(request.model_spec)
-        principal, environ = calls.authenticate(context, model)
+        principal, environ = calls.authenticate(context, model, request_id)
         _check_signature(request.model_spec.signature_name)
         target = calls.target(model, version, label, environ, principal)
-        request_id = inference.new_request_id()
         with gateway.PredictCall(
             PROTOCOL.name, target, principal.prefix, request_id, started
         ) as call:
             parsed = PROTOCOL.parse(request, target.loaded.signature)
             result = call.run(parsed.feeds)
-        context.set_trailing_metadata((("x-prediction-id", request_id),))
         return PROTOCOL.format(result, parsed)
 
     @rpc

@@ -99,3 +99,29 @@ def test_a_served_and_a_failed_predict_each_carry_one_id_everywhere(
     ingest_events(list(sink.events))
     rows = dict(PredictionLog.objects.values_list("request_id", "status"))
     assert rows == {ok_id: 200, bad_id: 400}
+
+
+def test_a_refused_predict_answers_its_refusal_events_id(settings, deployed, sink):
+    settings.MODELGATE_POOL_AUTOSTART = False
+    front = ServingFront(lambda environ, start_response: [b""])
+    status, headers, _ = _predict(front, "mg_nottherealkey_0123456789", b"{}")
+    events.get_buffer().flush()
+    assert status == "401 Unauthorized"
+    (refusal,) = sink.events
+    assert refusal.status == 401 and refusal.request_id == headers["X-Request-Id"]
+
+
+def test_the_django_view_answers_the_request_id_its_event_holds(
+    client, settings, deployed, predict_key, sink
+):
+    settings.MODELGATE_POOL_AUTOSTART = False
+    ok = client.post(
+        PATH, b'{"instances": [[0.1, 0.2, 0.3, 0.4]]}', "application/json", **auth(predict_key)
+    )
+    bad = client.post(PATH, b'{"instances": [[1, 2]]}', "application/json", **auth(predict_key))
+    events.get_buffer().flush()
+    assert ok.status_code == 200 and bad.status_code == 400
+    assert ok["X-Request-Id"] == ok["X-Prediction-Id"] != bad["X-Request-Id"]
+    by_status = {event.status: event for event in sink.events}
+    assert by_status[200].request_id == ok["X-Request-Id"]
+    assert by_status[400].request_id == bad["X-Request-Id"]
