@@ -12,6 +12,7 @@ ratios compare servers, not client code paths.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import multiprocessing as mp
 import os
 import socket
@@ -75,6 +76,18 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def tf_site() -> str:
+    """The site-packages that holds this interpreter's TensorFlow, which the peers import (read
+    from the running Python, not ROOT/.venv, which a git worktree lacks)."""
+    spec = importlib.util.find_spec("tensorflow")
+    if spec is None or spec.origin is None:
+        raise LookupError(
+            f"{sys.executable} has no TensorFlow for the gRPC peers to import; run the bench with "
+            "Modelgate's venv (.venv/bin/python), or pass --peers '' to measure Modelgate only"
+        )
+    return str(Path(spec.origin).parents[1])
 
 
 def peer_python(scratch: Path, name: str, tf_site: str) -> Path:

@@ -338,6 +338,7 @@ def main() -> None:
         return
     models = args.models.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
+    args.peer_names, args.tf_site = check_peers(parser, args)
     use_redis = not args.no_redis and redis_available(os.environ.get("REDIS_URL", ""))
 
     work = Path(tempfile.mkdtemp(prefix="modelgate-bench-"))
@@ -379,6 +380,26 @@ def main() -> None:
         report_grpc(grpc_rows, rows, models, levels)
 
 
+PEER_NAMES = {"kserve": "KServe 0.21", "mlserver": "MLServer 1.7.1"}
+
+
+def check_peers(parser, args) -> tuple[list[str], str]:
+    """(peers to run, the TensorFlow site they import; "" when none runs), checked before the
+    long REST measurement so a bad --peers fails at once."""
+    peers = [name.strip() for name in args.peers.split(",") if name.strip()]
+    if not args.grpc or not peers:
+        return [], ""
+    unknown = [name for name in peers if name not in PEER_NAMES]
+    if unknown:
+        parser.error(f"unknown --peers {unknown}; choose from {sorted(PEER_NAMES)}")
+    import grpc_serving
+
+    try:
+        return peers, grpc_serving.tf_site()
+    except LookupError as exc:
+        parser.error(str(exc))
+
+
 def run_grpc(args, models, levels, key, grpc_port, server_pid, env, work) -> dict:
     """gRPC rows: (target, model, concurrency) -> result; plus memory per target."""
     import grpc_serving
@@ -414,15 +435,13 @@ def run_grpc(args, models, levels, key, grpc_port, server_pid, env, work) -> dic
     finally:
         beside.terminate()
         beside.wait(10)
-    tf_site = str(next((ROOT / ".venv" / "lib").glob("python3*/site-packages")))
     paths = {kind: work / f"{kind}.keras" for kind in models}
     starters = {"kserve": grpc_serving.start_kserve, "mlserver": grpc_serving.start_mlserver}
-    names = {"kserve": "KServe 0.21", "mlserver": "MLServer 1.7.1"}
-    for peer in filter(None, args.peers.split(",")):
-        peer_proc, peer_port = starters[peer](args.scratch, tf_site, paths)
+    for peer in args.peer_names:
+        peer_proc, peer_port = starters[peer](args.scratch, args.tf_site, paths)
         try:
-            measure(names[peer], peer_port, None)
-            results[(names[peer], "rss_mb")] = grpc_serving.rss_mb(peer_proc.pid)
+            measure(PEER_NAMES[peer], peer_port, None)
+            results[(PEER_NAMES[peer], "rss_mb")] = grpc_serving.rss_mb(peer_proc.pid)
         finally:
             peer_proc.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):
