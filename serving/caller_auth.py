@@ -149,7 +149,10 @@ def _authenticate_from(raw: str, environ: dict):
 def listing_principal(environ: dict):
     """The caller of a listing (no model to scope to yet): a valid key, else 401."""
     raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
-    principal = _authenticate_from(raw, environ) if raw is not None else None
+    try:
+        principal = _authenticate_from(raw, environ) if raw is not None else None
+    except _Refused as refused:  # an address whose lookups keep failing: 429, as on predict
+        raise refused.error from None
     if principal is None:
         raise ProtocolError(
             401,

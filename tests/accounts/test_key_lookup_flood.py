@@ -126,3 +126,17 @@ def test_the_address_is_read_only_when_a_lookup_misses(alice, issue_key, setting
     assert len(asked) == 2
     with pytest.raises(AuthThrottled):  # that failure spent 10.8.8.8's budget
         keys.authenticate_key(_random_key(), ip=address)
+
+
+@pytest.mark.parametrize("method,path", [("get", "/v1/models"), ("get", "/v2/models/stats")])
+def test_a_throttled_address_gets_429_on_the_listings_too(client, settings, method, path):
+    """Listings have no model to scope to, but the same throttle: a 429, never a 500."""
+    settings.MODELGATE_AUTH_FAILURES_PER_IP = "2/m"
+    codes = [
+        getattr(client, method)(
+            path, HTTP_AUTHORIZATION=f"Bearer {_random_key()}", REMOTE_ADDR="10.6.6.6"
+        )
+        for _ in range(4)
+    ]
+    assert [r.status_code for r in codes] == [401, 401, 429, 429]
+    assert codes[-1].json()["error"] == "too many failed API-key attempts from this address"
