@@ -127,6 +127,7 @@ def chromium_path() -> str:
 @pytest.fixture
 def browser(chromium_path, monkeypatch):
     """A headless Chromium driven by Playwright's sync API, closed after the test."""
+    from django.db import connections
     from playwright.sync_api import sync_playwright
 
     from tests.support.browser import CHROMIUM_ARGS
@@ -138,6 +139,10 @@ def browser(chromium_path, monkeypatch):
         try:
             yield chromium
         finally:
+            # With Playwright's loop running on this thread, Django keeps the test's connections
+            # in a context-local slot (asgiref), apart from the thread's own: close them here,
+            # or the last one stays open and PostgreSQL refuses to drop the test database.
+            connections.close_all()
             chromium.close()
 
 
