@@ -34,10 +34,11 @@ SERVICES = (
 def build_server(*, host: str, port: int, threads: int | None = None) -> tuple[grpc.Server, int]:
     """A started-ready (not started) server and the port it bound (useful when `port` is 0)."""
     limit = settings.MODELGATE_MAX_PREDICT_BODY_BYTES  # the REST body limit, both ways
+    executor = futures.ThreadPoolExecutor(
+        max_workers=threads or settings.MODELGATE_GRPC_THREADS, thread_name_prefix="grpc"
+    )
     server = grpc.server(
-        futures.ThreadPoolExecutor(
-            max_workers=threads or settings.MODELGATE_GRPC_THREADS, thread_name_prefix="grpc"
-        ),
+        executor,
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", limit),
@@ -50,6 +51,7 @@ def build_server(*, host: str, port: int, threads: int | None = None) -> tuple[g
     health_servicer = PoolHealth(SERVICES)  # follows the pool's readiness, Watch included
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     server.health = health_servicer  # so stop() can flip health before draining
+    server.executor = executor  # grpcio never shuts down the executor it is given: close() does
     bound = server.add_insecure_port(f"{host}:{port}")
     if bound == 0:
         raise OSError(f"gRPC could not bind {host}:{port}")
@@ -83,7 +85,13 @@ def stop(grace: float | None = None) -> None:
         server, _running = _running, None
     if server is None:
         return
-    server.health.enter_graceful_shutdown()
-    grace = settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS if grace is None else grace
-    server.stop(grace).wait(grace + 1)
+    close(server, settings.MODELGATE_SHUTDOWN_DRAIN_SECONDS if grace is None else grace)
     logger.info("gRPC server drained", extra={"event": "shutdown"})
+
+
+def close(server: grpc.Server, grace: float) -> None:
+    """Health says NOT_SERVING (and its follower thread ends), in-flight calls get `grace`
+    seconds, then the handler threads end too."""
+    server.health.enter_graceful_shutdown()
+    server.stop(grace).wait(grace + 1)
+    server.executor.shutdown(wait=False)

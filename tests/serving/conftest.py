@@ -117,9 +117,9 @@ def grpc_port(pool):
 
     Its handler threads use their own database connections: tests that use it need
     `transactional_db` so those threads see the rows the test wrote."""
-    from serving.grpc.server import build_server
+    from serving.grpc.server import build_server, close
 
     server, port = build_server(host="127.0.0.1", port=0, threads=8)
     server.start()
     yield port
-    server.stop(0).wait()
+    close(server, 0)

@@ -112,7 +112,7 @@ def test_a_spent_rate_limit_is_resource_exhausted_with_retry_info(
 
 
 def test_a_message_over_the_body_limit_is_refused(deployed, predict_key, pool, settings):
-    from serving.grpc.server import build_server
+    from serving.grpc.server import build_server, close
 
     settings.MODELGATE_MAX_PREDICT_BODY_BYTES = 1024
     server, port = build_server(host="127.0.0.1", port=0, threads=2)
@@ -123,7 +123,7 @@ def test_a_message_over_the_body_limit_is_refused(deployed, predict_key, pool, s
             big = np.ones((100, 4), np.float32)  # 1,600 bytes of tensor
             error = refused(oip_call, channel, key=predict_key, rows=big)
     finally:
-        server.stop(0).wait()
+        close(server, 0)
     assert error.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
 
 

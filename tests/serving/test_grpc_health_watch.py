@@ -14,13 +14,13 @@ NOT_SERVING = health_pb2.HealthCheckResponse.NOT_SERVING
 
 @pytest.fixture
 def server(pool):
-    from serving.grpc.server import build_server
+    from serving.grpc.server import build_server, close
 
     pool.ready = False  # still loading
     server, port = build_server(host="127.0.0.1", port=0, threads=4)
     server.start()
     yield server, port
-    server.stop(0).wait()
+    close(server, 0)
 
 
 @pytest.mark.parametrize("service", ["", "inference.GRPCInferenceService"])
@@ -61,3 +61,26 @@ def test_an_unchanged_state_sends_nothing(pool):
     health.follow_once()
     assert sent == [("", NOT_SERVING), ("svc", NOT_SERVING)]
     health.enter_graceful_shutdown()
+
+
+def test_closing_a_server_ends_its_health_follower_and_handler_threads(pool):
+    """A server built and closed leaves no thread behind (grpcio leaves its executor running)."""
+    import threading
+    import time
+
+    from serving.grpc.server import build_server, close
+
+    def ours():
+        return {t for t in threading.enumerate() if t.name.startswith(("grpc-health", "grpc_"))}
+
+    before = ours()
+    server, port = build_server(host="127.0.0.1", port=0, threads=2)
+    server.start()
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    assert ours() - before  # the follower and a handler thread run
+    close(server, 0)
+    deadline = time.monotonic() + 5
+    while ours() - before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not ours() - before
