@@ -9,7 +9,8 @@ tritonclient); prints one table measured in this run.
     .venv/bin/python bench/serving.py [--duration 5] [--concurrency 1,8,32,64] [--client raw]
     .venv/bin/python bench/serving.py --grpc --concurrency 1,32 [--peers kserve,mlserver]
 
-With `--grpc` it also drives gRPC (bench/grpc_serving.py): Modelgate's gRPC port inside the
+With `--grpc` it also drives gRPC (bench/grpc_compare.py runs it, bench/grpc_serving.py is the
+client and the peers): Modelgate's gRPC port inside the
 serving processes and beside them, and KServe / MLServer with gRPC on, in their own virtualenvs
 under `--scratch`.
 """
@@ -36,126 +37,22 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from serving_setup import (  # noqa: E402 - the bench's own modules, found through sys.path
+    MODELS,
+    configure_env,
+    prepare,
+    raw_throughput,
+    redis_available,
+)
+
 PEERS = {  # req/s at c=32, single-row OIP JSON from tritonclient, same machine class
     "KServe 0.21": {"small": 1290, "wide": 840},
     "MLServer 1.7 (adaptive batching)": {"small": 2050, "wide": 1130},
 }
 KSERVE_P50_C1_MS = 0.88
-MODELS = {"small": (32, [256, 256], 1, "sigmoid"), "wide": (784, [1024, 1024], 10, "softmax")}
 
 
 # -- set-up -------------------------------------------------------------------------------------
-def redis_available(url: str) -> bool:
-    host, port = "127.0.0.1", 6379
-    try:
-        with socket.create_connection((host, port), timeout=0.5) as sock:
-            sock.sendall(b"PING\r\n")
-            return sock.recv(16).startswith(b"+PONG")
-    except OSError:
-        return False
-
-
-def configure_env(var_dir: Path, use_redis: bool) -> dict:
-    env = {
-        "DEBUG": "1",
-        "SECRET_KEY": "bench-secret",
-        "ALLOWED_HOSTS": "127.0.0.1,localhost",
-        "MODELGATE_VAR_DIR": str(var_dir),
-        "MODELGATE_CACHE_PREFIX": f"bench{os.getpid()}",
-        "MODELGATE_DEFAULT_RATE_LIMIT": "10000000/m",
-        "TF_CPP_MIN_LOG_LEVEL": "2",
-        "DJANGO_SETTINGS_MODULE": "console.settings",
-        "MODELGATE_PAYLOAD_SAMPLE_RATE": "0.01",
-        # gRPC off unless --grpc picks a port: never two benches (or a `make run`) on 8500.
-        "GRPC_PORT": "0",
-    }
-    if use_redis:
-        env["REDIS_URL"] = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    else:
-        env["REDIS_URL"] = ""
-    env["DATABASE_URL"] = ""
-    os.environ.update(env)
-    return env
-
-
-def build_model(kind: str, path: Path):
-    import keras
-
-    n_in, hidden, n_out, activation = MODELS[kind]
-    keras.utils.set_random_seed(0)
-    inputs = keras.Input(shape=(n_in,), name="input0")
-    x = inputs
-    for width in hidden:
-        x = keras.layers.Dense(width, activation="relu")(x)
-    outputs = keras.layers.Dense(n_out, activation=activation, name="output0")(x)
-    model = keras.Model(inputs, outputs)
-    model.save(path)
-    return model
-
-
-def prepare(models: list[str], work: Path) -> tuple[str, dict]:
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from accounts.services import api_key_create, user_create
-    from registry.services import version_register
-    from serving.deploy import deployment_configure, deployment_deploy
-    from serving.models import Deployment
-
-    call_command("migrate", verbosity=0)
-    user = user_create(username="bench", password="bench-password-123", role="admin")  # noqa: S106
-    keras_models = {}
-    for kind in models:
-        path = work / f"{kind}.keras"
-        keras_models[kind] = build_model(kind, path)
-        # The same artifact twice: `<kind>` batches (up to 64 rows), `<kind>-nobatch` runs
-        # every request alone; both serve `production`, reached by the plain OIP path.
-        for name, max_batch in ((kind, 64), (f"{kind}-nobatch", 1)):
-            version_register(model_name=name, upload=path, filename=path.name, actor=user)
-            deployment_deploy(
-                model_name=name,
-                deployment_name="production",
-                version_number=1,
-                actor=user,
-                reason="bench: a model built on the spot, never validated",
-                override=True,
-            )
-            dep = Deployment.objects.get(model__name=name, name="production")
-            deployment_configure(deployment=dep, actor=user, changes={"max_batch_size": max_batch})
-    _, key = api_key_create(user=user, name="bench", scopes=["predict"])
-    return key, keras_models
-
-
-# -- the raw in-process ceiling -----------------------------------------------------------------
-def raw_throughput(kind: str, keras_model, path: Path, batch_sizes, seconds: float = 1.5) -> dict:
-    import numpy as np
-
-    from serving.runtime import ModelRuntime
-
-    n_in = MODELS[kind][0]
-    rng = np.random.default_rng(0)
-    result = {}
-
-    def rate(fn, batch) -> float:
-        x = rng.normal(size=(batch, n_in)).astype("float32")
-        for _ in range(20):
-            fn(x)
-        calls, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            fn(x)
-            calls += 1
-        return calls * batch / (time.perf_counter() - started)
-
-    result["keras_b1"] = rate(lambda x: keras_model(x, training=False), 1)
-    runtime = ModelRuntime.load(path, "keras", max_batch_size=max(batch_sizes))
-    runtime.warm_up()
-    for batch in batch_sizes:
-        result[f"xla_b{batch}"] = rate(lambda x: runtime.predict({"input0": x}), batch)
-    return result
-
-
 # -- load generation ----------------------------------------------------------------------------
 def request_body(kind: str) -> bytes:
     import numpy as np
@@ -338,7 +235,9 @@ def main() -> None:
         return
     models = args.models.split(",")
     levels = [int(c) for c in args.concurrency.split(",")]
-    args.peer_names, args.tf_site = check_peers(parser, args)
+    import grpc_compare
+
+    args.peer_names, args.tf_site = grpc_compare.check_peers(parser, args)
     use_redis = not args.no_redis and redis_available(os.environ.get("REDIS_URL", ""))
 
     work = Path(tempfile.mkdtemp(prefix="modelgate-bench-"))
@@ -371,144 +270,15 @@ def main() -> None:
                         flush=True,
                     )
         if args.grpc:
-            grpc_rows = run_grpc(args, models, levels, key, grpc_port, proc.pid, env, work)
+            grpc_rows = grpc_compare.run_grpc(
+                args, models, levels, key, grpc_port, proc.pid, env, work
+            )
     finally:
         proc.terminate()
         proc.wait(10)
     report(rows, raw, models, levels, use_redis, args)
     if args.grpc:
-        report_grpc(grpc_rows, rows, models, levels)
-
-
-PEER_NAMES = {"kserve": "KServe 0.21", "mlserver": "MLServer 1.7.1"}
-
-
-def check_peers(parser, args) -> tuple[list[str], str]:
-    """(peers to run, the TensorFlow site they import; "" when none runs), checked before the
-    long REST measurement so a bad --peers fails at once."""
-    peers = [name.strip() for name in args.peers.split(",") if name.strip()]
-    if not args.grpc or not peers:
-        return [], ""
-    unknown = [name for name in peers if name not in PEER_NAMES]
-    if unknown:
-        parser.error(f"unknown --peers {unknown}; choose from {sorted(PEER_NAMES)}")
-    import grpc_serving
-
-    try:
-        return peers, grpc_serving.tf_site()
-    except LookupError as exc:
-        parser.error(str(exc))
-
-
-def run_grpc(args, models, levels, key, grpc_port, server_pid, env, work) -> dict:
-    """gRPC rows: (target, model, concurrency) -> result; plus memory per target."""
-    import grpc_serving
-
-    payloads = {kind: grpc_serving.request_bytes(kind, MODELS[kind][0]) for kind in models}
-    results: dict = {}
-
-    def measure(target, port, api_key, only_levels=None):
-        for kind in models:
-            for c in only_levels or levels:
-                r = grpc_serving.drive(port, payloads[kind], api_key, c, args.duration)
-                results[(target, kind, c)] = r
-                print(
-                    f"  gRPC {target:18} {kind:5} c={c:<3} {r['rps']:8.0f} req/s  "
-                    f"p50 {r['p50']:.2f} ms  errors {r['errors']}",
-                    flush=True,
-                )
-
-    grpc_serving.wait_port(grpc_port, None)
-    measure("Modelgate", grpc_port, key)
-    results[("Modelgate", "rss_mb")] = grpc_serving.rss_mb(server_pid)
-    # The alternative: gRPC beside the serving processes, in a process with its own pool.
-    beside_port = grpc_serving.free_port()
-    beside = subprocess.Popen(
-        [sys.executable, str(Path(__file__)), "--grpc-standalone", str(beside_port)],
-        cwd=ROOT,
-        env={**os.environ, **env, "MODELGATE_POOL_AUTOSTART": "1"},
-    )
-    try:
-        grpc_serving.wait_port(beside_port, beside)
-        measure("Modelgate beside", beside_port, key, [c for c in levels if c == max(levels)])
-        results[("Modelgate beside", "rss_mb")] = grpc_serving.rss_mb(beside.pid)
-    finally:
-        beside.terminate()
-        beside.wait(10)
-    paths = {kind: work / f"{kind}.keras" for kind in models}
-    starters = {"kserve": grpc_serving.start_kserve, "mlserver": grpc_serving.start_mlserver}
-    for peer in args.peer_names:
-        peer_proc, peer_port = starters[peer](args.scratch, args.tf_site, paths)
-        try:
-            measure(PEER_NAMES[peer], peer_port, None)
-            results[(PEER_NAMES[peer], "rss_mb")] = grpc_serving.rss_mb(peer_proc.pid)
-        finally:
-            peer_proc.terminate()
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                peer_proc.wait(10)
-            if peer_proc.poll() is None:
-                peer_proc.kill()
-    return results
-
-
-def report_grpc(results, rest_rows, models, levels) -> None:
-    targets = []
-    for key in results:
-        if key[0] not in targets:
-            targets.append(key[0])
-    print()
-    print("gRPC, single-row ModelInfer (request bytes built by tritonclient.grpc):")
-    print()
-    print("| server | model | conc | req/s | p50 ms | p95 ms | p99 ms | errors |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|")
-    for target in targets:
-        for kind in models:
-            for c in levels:
-                r = results.get((target, kind, c))
-                if r is not None:
-                    print(
-                        f"| {target} | {kind} | {c} | {r['rps']:.0f} | {r['p50']:.2f} | "
-                        f"{r['p95']:.2f} | {r['p99']:.2f} | {r['errors']} |"
-                    )
-    print()
-    print(
-        "Memory (RSS of the server's processes, MB): "
-        + ", ".join(
-            f"{t} {results[(t, 'rss_mb')]:.0f}" for t in targets if (t, "rss_mb") in results
-        )
-    )
-    peers = [t for t in targets if not t.startswith("Modelgate")]
-    top = max(levels)
-    print()
-    print("Ratios (targets from issue 12):")
-    for kind in models:
-        ours = results[("Modelgate", kind, top)]["rps"]
-        if peers:
-            best = max(results[(p, kind, top)]["rps"] for p in peers)
-            print(
-                f"- {kind}: gRPC c={top} {ours:.0f} req/s = {ours / max(best, 1):.2f}x the best "
-                f"peer's gRPC ({best:.0f}); target >= 1.5x -> "
-                f"{'MET' if ours >= 1.5 * best else 'MISSED'}"
-            )
-        for c in levels:
-            rest = rest_rows[(kind, "batched", c)]["rps"]
-            grpc_rps = results[("Modelgate", kind, c)]["rps"]
-            print(
-                f"- {kind}: c={c} gRPC {grpc_rps:.0f} vs REST {rest:.0f} req/s = "
-                f"{grpc_rps / max(rest, 1):.2f}x; target >= 1x -> "
-                f"{'MET' if grpc_rps >= rest else 'MISSED'}"
-            )
-        if ("Modelgate beside", kind, top) in results:
-            beside = results[("Modelgate beside", kind, top)]["rps"]
-            print(f"- {kind}: c={top} inside {ours:.0f} vs beside {beside:.0f} req/s")
-    if 1 in levels and peers:
-        for kind in models:
-            ours = results[("Modelgate", kind, 1)]["p50"]
-            best = min(results[(p, kind, 1)]["p50"] for p in peers)
-            print(
-                f"- {kind}: p50 at c=1 over gRPC {ours:.2f} ms vs best peer {best:.2f} ms -> "
-                f"{'MET' if ours <= best else 'MISSED'}"
-            )
+        grpc_compare.report_grpc(grpc_rows, rows, models, levels)
 
 
 def report(rows, raw, models, levels, use_redis, args) -> None:
