@@ -38,11 +38,11 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from serving_setup import (  # noqa: E402 - the bench's own modules, found through sys.path
-    MODELS,
     configure_env,
     prepare,
     raw_throughput,
     redis_available,
+    request_body,
 )
 
 PEERS = {  # req/s at c=32, single-row OIP JSON from tritonclient, same machine class
@@ -54,21 +54,6 @@ KSERVE_P50_C1_MS = 0.88
 
 # -- set-up -------------------------------------------------------------------------------------
 # -- load generation ----------------------------------------------------------------------------
-def request_body(kind: str) -> bytes:
-    import numpy as np
-    import tritonclient.http as httpclient
-
-    n_in = MODELS[kind][0]
-    tensor = httpclient.InferInput("input0", [1, n_in], "FP32")
-    tensor.set_data_from_numpy(
-        np.random.default_rng(1).normal(size=(1, n_in)).astype("float32"), binary_data=False
-    )
-    output = httpclient.InferRequestedOutput("output0", binary_data=False)
-    body, header_length = httpclient.InferenceServerClient.generate_request_body([tensor], [output])
-    assert header_length is None
-    return body if isinstance(body, bytes) else body.encode()
-
-
 def _client_proc(port, path, body, key, threads, warmup_until, deadline, queue):
     latencies, errors = [], 0
     lock = threading.Lock()

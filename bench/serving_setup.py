@@ -121,3 +121,18 @@ def raw_throughput(kind: str, keras_model, path: Path, batch_sizes, seconds: flo
     for batch in batch_sizes:
         result[f"xla_b{batch}"] = rate(lambda x: runtime.predict({"input0": x}), batch)
     return result
+
+
+def request_body(kind: str) -> bytes:
+    import numpy as np
+    import tritonclient.http as httpclient
+
+    n_in = MODELS[kind][0]
+    tensor = httpclient.InferInput("input0", [1, n_in], "FP32")
+    tensor.set_data_from_numpy(
+        np.random.default_rng(1).normal(size=(1, n_in)).astype("float32"), binary_data=False
+    )
+    output = httpclient.InferRequestedOutput("output0", binary_data=False)
+    body, header_length = httpclient.InferenceServerClient.generate_request_body([tensor], [output])
+    assert header_length is None
+    return body if isinstance(body, bytes) else body.encode()
