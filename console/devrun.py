@@ -12,6 +12,7 @@ unless LOG_LEVEL asks for them. To announce another endpoint, add a line in `ban
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import socket
@@ -104,12 +105,14 @@ def wait_ready(port: int, processes: list[subprocess.Popen]) -> bool:
     while time.monotonic() < deadline:
         if any(p.poll() is not None for p in processes):
             return False
-        try:
-            with urllib.request.urlopen(f"http://{HOST}:{port}/readyz", timeout=5) as response:
-                if response.status == 200:
-                    return True
-        except (urllib.error.URLError, OSError):
-            pass  # not listening yet, or 503 while the models warm up
+        # Not listening yet, or a 503 while the models warm up: ask again.
+        url = f"http://{HOST}:{port}/readyz"
+        with (
+            contextlib.suppress(urllib.error.URLError, OSError),
+            urllib.request.urlopen(url, timeout=5) as response,
+        ):
+            if response.status == 200:
+                return True
         time.sleep(0.5)
     return False
 
