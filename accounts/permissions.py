@@ -8,34 +8,18 @@ from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import render
 from rest_framework.permissions import SAFE_METHODS, BasePermission
 
-from accounts.actors import SESSION_SCOPES, actor_for, user_role
+from accounts.actors import SESSION_SCOPES, actor_from_request, user_role
 from accounts.constants import Scope
-from accounts.keys import KeyPrincipal
 from core.actor import Actor
-from core.addresses import client_ip
 
-__all__ = ["SESSION_SCOPES", "actor_can", "request_actor", "user_role"]
-
-
-def actor_can(user, principal: KeyPrincipal | None, scope: str, *, model_name: str | None = None):
-    """Whether this user (through this key, if any) may act with `scope` (on model_name)."""
-    return actor_for(user, principal).can(scope, model_name)
+__all__ = ["SESSION_SCOPES", "request_actor", "user_role"]
 
 
 def request_actor(request) -> Actor:
     """request.actor (attached by accounts.actors.ActorMiddleware); built here when a request
     did not pass through the middleware (a test's RequestFactory)."""
     actor = getattr(request, "actor", None)
-    if actor is None:
-        from accounts.actors import actor_from_request
-
-        actor = actor_from_request(request)
-    return actor
-
-
-def request_ip(request) -> str | None:
-    """The client's IP as core.addresses.client_ip reads it (trusted proxies only)."""
-    return client_ip(request.META)
+    return actor if actor is not None else actor_from_request(request)
 
 
 def view_model(view) -> str | None:

@@ -6,8 +6,9 @@ import pytest
 from django.contrib.auth.models import AnonymousUser
 from django.test import RequestFactory
 
+from accounts.actors import actor_for
 from accounts.keys import KeyPrincipal
-from accounts.permissions import actor_can, request_ip
+from core.addresses import client_ip
 
 pytestmark = pytest.mark.django_db
 
@@ -42,24 +43,24 @@ def _principal(user, role, scopes):
 )
 def test_sessions_are_judged_by_role(request, persona, scope, expected):
     user = request.getfixturevalue(persona)
-    assert actor_can(user, None, scope) is expected
+    assert actor_for(user, None).can(scope) is expected
 
 
 def test_nobody_anonymous_or_inactive_may_act(alice):
-    assert actor_can(AnonymousUser(), None, "read") is False
-    assert actor_can(None, None, "read") is False
+    assert actor_for(AnonymousUser(), None).can("read") is False
+    assert actor_for(None, None).can("read") is False
     alice.is_active = False
-    assert actor_can(alice, None, "read") is False
+    assert actor_for(alice, None).can("read") is False
 
 
 def test_keys_are_judged_by_their_scopes(alice):
     key = _principal(alice, "deployer", {"read", "predict:fraud"})
-    assert actor_can(alice, key, "read")
-    assert actor_can(alice, key, "predict", model_name="fraud")
-    assert actor_can(alice, key, "predict:fraud")
-    assert not actor_can(alice, key, "predict", model_name="churn")
-    assert not actor_can(alice, key, "predict")
-    assert not actor_can(alice, key, "deploy")
+    assert actor_for(alice, key).can("read")
+    assert actor_for(alice, key).can("predict", "fraud")
+    assert actor_for(alice, key).can("predict:fraud")
+    assert not actor_for(alice, key).can("predict", "churn")
+    assert not actor_for(alice, key).can("predict")
+    assert not actor_for(alice, key).can("deploy")
 
 
 def test_predict_covers_every_model_and_admin_covers_everything(alice, charlie):
@@ -68,30 +69,32 @@ def test_predict_covers_every_model_and_admin_covers_everything(alice, charlie):
     assert not predict.has_scope("read")
     admin = _principal(charlie, "admin", {"admin"})
     for scope in ("read", "deploy", "predict", "predict:fraud", "admin"):
-        assert actor_can(charlie, admin, scope), scope
+        assert actor_for(charlie, admin).can(scope), scope
 
 
 def test_a_key_never_exceeds_its_owners_current_role(alice, bob):
     # An admin-scoped key whose owner is now a deployer keeps only deployer powers.
     demoted = _principal(alice, "deployer", {"admin"})
-    assert actor_can(alice, demoted, "deploy")
-    assert not actor_can(alice, demoted, "admin")
+    assert actor_for(alice, demoted).can("deploy")
+    assert not actor_for(alice, demoted).can("admin")
     viewer_key = _principal(bob, "viewer", {"admin"})
-    assert actor_can(bob, viewer_key, "predict") and not actor_can(bob, viewer_key, "deploy")
+    assert actor_for(bob, viewer_key).can("predict") and not actor_for(bob, viewer_key).can(
+        "deploy"
+    )
 
 
 def test_a_key_speaks_only_for_its_owner(alice, charlie):
     key = _principal(alice, "deployer", {"read"})
-    assert not actor_can(charlie, key, "read")
+    assert not actor_for(charlie, key).can("read")
 
 
 def test_it_reads_the_client_ip(settings):
     factory = RequestFactory()
     request = factory.get("/", REMOTE_ADDR="203.0.113.9", HTTP_X_FORWARDED_FOR="198.51.100.1")
-    assert request_ip(request) == "203.0.113.9", "X-Forwarded-For is not trusted by default"
+    assert client_ip(request.META) == "203.0.113.9", "X-Forwarded-For is not trusted by default"
     settings.MODELGATE_TRUSTED_PROXY_HOPS = 1
-    assert request_ip(request) == "198.51.100.1"
-    assert request_ip(factory.get("/", REMOTE_ADDR="not-an-ip")) is None
+    assert client_ip(request.META) == "198.51.100.1"
+    assert client_ip(factory.get("/", REMOTE_ADDR="not-an-ip").META) is None
 
 
 def test_role_required_gives_a_403_page_to_a_role_without_the_scope(rf, bob, alice):
