@@ -7,8 +7,7 @@ from rest_framework.exceptions import AuthenticationFailed, Throttled
 
 from accounts.actors import actor_for
 from accounts.auth_throttle import AuthThrottled
-from accounts.key_format import key_from_environ
-from accounts.keys import authenticate_key_with_user
+from accounts.keys import authenticate_key_with_user, key_from_environ
 from core.addresses import client_ip
 
 

@@ -1,6 +1,7 @@
-"""API-key format: generation, checksum, parsing, hashing and where a request carries the key.
+"""API-key format: generation, checksum, parsing and hashing.
 
-Pure functions with no database: the serving hot path parses a key before any lookup.
+Pure functions with no database: a key is parsed before its first lookup. Where a request
+carries the key is in accounts/keys.py, with authenticating it.
 """
 
 from __future__ import annotations
@@ -69,19 +70,3 @@ def parse_key(raw: str | None) -> ParsedKey | None:
 def looks_like_key(value: str) -> bool:
     """True for a string that parses as a raw key: the audit log redacts these."""
     return parse_key(value) is not None
-
-
-def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
-    """The raw key from `Authorization: Bearer <key>` or `X-API-Key: <key>`; None if neither."""
-    if authorization:
-        scheme, _, token = authorization.strip().partition(" ")
-        if scheme.lower() == "bearer" and token.strip():
-            return token.strip()
-    if x_api_key and x_api_key.strip():
-        return x_api_key.strip()
-    return None
-
-
-def key_from_environ(environ) -> str | None:
-    """The raw key from a WSGI environ (or Django's request.META)."""
-    return key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))

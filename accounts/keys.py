@@ -1,9 +1,9 @@
-"""API-key authentication: the in-process key cache, the principal, last-used times.
-
-The key format lives in accounts/key_format.py.
+"""API-key authentication: where a request carries the key, the in-process key cache, the
+principal, last-used times. The key format lives in accounts/key_format.py.
 
 This module is on the serving hot path: it must work from a plain WSGI handler (no DRF), and a
-cache hit costs no database query. Revocation reaches this process within the cache TTL.
+cache hit costs no database query; a token already verified against the cached entry is not
+parsed or hashed again. Revocation reaches this process within the cache TTL.
 """
 
 from __future__ import annotations
@@ -25,10 +25,7 @@ from django.db import DatabaseError, connection, reset_queries
 from django.utils import timezone
 
 from accounts.auth_throttle import check_address, record_failure
-from accounts.constants import (
-    Role,
-    Scope,
-)
+from accounts.constants import Role, Scope
 from accounts.key_format import hash_secret, parse_key
 
 logger = logging.getLogger(__name__)
@@ -42,6 +39,25 @@ _MAX_UNKNOWN_PREFIXES = 4_096
 _DUMMY_HASH = hashlib.sha256(b"modelgate-no-such-key").hexdigest()
 # The caller's address, or a function that returns it (computed only when a lookup misses).
 Address = str | None | Callable[[], str | None]
+
+
+# --- where a request carries the key ----------------------------------------------------------
+
+
+def key_from_headers(authorization: str | None, x_api_key: str | None) -> str | None:
+    """The raw key from `Authorization: Bearer <key>` or `X-API-Key: <key>`; None if neither."""
+    if authorization:
+        scheme, _, token = authorization.strip().partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    return None
+
+
+def key_from_environ(environ) -> str | None:
+    """The raw key from a WSGI environ (or Django's request.META)."""
+    return key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
 
 
 # --- principal ------------------------------------------------------------------------------
@@ -103,6 +119,9 @@ _lock = threading.Lock()
 _entries: dict[str, _Entry] = {}
 # The negative cache: prefix -> when it was found to name no key (oldest first).
 _unknown: OrderedDict[str, float] = OrderedDict()
+# sha256 of a whole raw token that passed the full check -> (the entry it passed against, whether
+# it matched the rotated-out secret). Never the raw key; only successes, so random keys add none.
+_verified: dict[bytes, tuple[_Entry, bool]] = {}
 
 
 def _ttl() -> float:
@@ -114,6 +133,7 @@ def clear_key_cache() -> None:
     with _lock:
         _entries.clear()
         _unknown.clear()
+        _verified.clear()
     with _touch_lock:
         _last_touch.clear()
         _pending.clear()
@@ -137,6 +157,7 @@ def forget_all_keys() -> None:
     """Drop every cached key (a role ceiling changed); pending last-used writes stay."""
     with _lock:
         _entries.clear()
+        _verified.clear()  # all stale now (their entries are gone); free them
 
 
 def _load(prefix: str) -> _Entry:
@@ -227,7 +248,26 @@ def _fetch(prefix: str, ip: str | None) -> _Entry:
     return entry
 
 
+def _verified_entry(digest: bytes) -> _Entry | None:
+    """The entry this token passed in full, while the full check would still pass it: that entry
+    still cached (revocation, rotation, role change drop it), in TTL and grace, unexpired."""
+    with _lock:
+        entry, previous = _verified.get(digest, (_UNKNOWN, False))
+        principal = entry.principal
+        if principal is None or _entries.get(principal.prefix) is not entry:
+            return None
+    if time.monotonic() - entry.fetched_at >= _ttl() or principal.is_expired():
+        return None
+    return entry if not previous or time.time() < entry.previous_until else None
+
+
 def _resolve(raw: str | None, ip: Address = None) -> _Entry | None:
+    # Only a token that once passed the full check can hit: the shortcut reveals no secret.
+    digest = hashlib.sha256((raw or "").encode("utf-8", "surrogatepass")).digest()
+    verified = _verified_entry(digest)
+    if verified is not None and verified.principal is not None:
+        _touch(verified.principal.key_id)
+        return verified
     parsed = parse_key(raw)
     if parsed is None:
         return None
@@ -246,6 +286,10 @@ def _resolve(raw: str | None, ip: Address = None) -> _Entry | None:
         if queried:
             record_failure(ip)  # only misses cost a query, so only they spend the budget
         return None
+    with _lock:
+        if len(_verified) >= _MAX_CACHED_PREFIXES:
+            _verified.clear()  # bounded like the key cache; forgetting costs one full check
+        _verified[digest] = (entry, not current)
     _touch(principal.key_id)
     return entry
 

@@ -1,4 +1,5 @@
-"""Sliding-window rate limits on the shared cache, leased in chunks for the hot path.
+"""The counters a key's calls spend on the shared cache: sliding-window rate limits and quotas,
+leased in chunks for the hot path, and the day's usage, tallied in-process (end of module).
 
 A rate "N/period" must hold at every instant: never more than N requests in ANY span of one
 period, so a burst straddling a boundary cannot get 2N. The period is cut into SUB_WINDOWS
@@ -18,7 +19,7 @@ never over-admitted). Chunks are ~2% of the limit, smaller near the edge, 1 for 
 Quotas ("10000/d", "300000/mo") count in calendar windows by definition (a day is a day): they
 use the same leases with one bucket per calendar window.
 
-Every time comes from `clock()` (time.time), so tests drive windows with a controlled clock.
+Every limit reads `clock()` (time.time), so tests drive windows with a controlled clock.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import threading
 import time
 import weakref
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 
 from django.conf import settings
@@ -335,3 +337,63 @@ def reset_rate_limits() -> None:
     """Forget every limiter's leases in this process (tests)."""
     for limiter in list(_all_limiters):
         limiter.reset()
+
+
+# --- usage ------------------------------------------------------------------------------------
+# The counters a key's calls spend on the shared cache: limits (leased, above) and the day's usage
+# (tallied, flushed once a second): statistics must not cost a predict a round trip, so a process
+# tallies per (prefix, UTC day) and adds to the shared counters at most once a second (on a later
+# request) or on flush_usage(). The key page reads them (accounts/usage.py), a second behind.
+
+FLUSH_INTERVAL_SECONDS = 1.0
+USAGE_TTL_SECONDS = 40 * 86400  # enough for a 30-day chart
+
+_usage_lock = threading.Lock()
+_tally: dict[tuple[str, str], int] = {}
+_last_flush = 0.0
+_day_memo: tuple[int, str] = (-1, "")
+
+
+def usage_day(moment: float | None = None) -> str:
+    """The UTC day as YYYYMMDD; memoised per epoch day since it runs on every predict call."""
+    global _day_memo
+    moment = time.time() if moment is None else moment
+    epoch_day = int(moment // 86400)
+    if _day_memo[0] != epoch_day:
+        _day_memo = (epoch_day, datetime.fromtimestamp(moment, UTC).strftime("%Y%m%d"))
+    return _day_memo[1]
+
+
+def usage_cache_key(prefix: str, day: str) -> str:
+    """The shared counter of a key's requests on one day (YYYYMMDD)."""
+    return f"modelgate:usage:{prefix}:{day}"
+
+
+def usage_count(prefix: str) -> None:
+    """Count one request for the key with this prefix (cheap: a dict update in the common case)."""
+    global _last_flush
+    now = time.monotonic()
+    bucket = (prefix, usage_day())
+    with _usage_lock:
+        _tally[bucket] = _tally.get(bucket, 0) + 1
+        due = now - _last_flush >= FLUSH_INTERVAL_SECONDS
+        if due:
+            _last_flush = now
+    if due:
+        flush_usage()
+
+
+def flush_usage() -> int:
+    """Add this process's tallies to the shared counters; returns how many buckets were written."""
+    with _usage_lock:
+        batch = dict(_tally)
+        _tally.clear()
+    cache = caches[settings.RATELIMIT_USE_CACHE]
+    for (prefix, day), count in batch.items():
+        key = usage_cache_key(prefix, day)
+        if not cache.add(key, count, USAGE_TTL_SECONDS):
+            try:
+                cache.incr(key, count)
+            except ValueError:  # expired between add and incr
+                cache.add(key, count, USAGE_TTL_SECONDS)
+    return len(batch)

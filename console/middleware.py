@@ -51,8 +51,7 @@ def _is_authenticated(request) -> bool:
     """A logged-in session or a valid API key; looked at only for bodies over the anonymous
     limit, so small requests pay nothing."""
     from accounts.auth_throttle import AuthThrottled
-    from accounts.key_format import key_from_environ
-    from accounts.keys import authenticate_key
+    from accounts.keys import authenticate_key, key_from_environ
     from core.addresses import client_ip
 
     user = getattr(request, "user", None)

@@ -6,14 +6,8 @@ import re
 
 import pytest
 
-from accounts.key_format import (
-    generate_key,
-    hash_secret,
-    key_from_environ,
-    key_from_headers,
-    parse_key,
-)
-from accounts.keys import authenticate_key
+from accounts.key_format import generate_key, hash_secret, parse_key
+from accounts.keys import authenticate_key, key_from_environ, key_from_headers
 
 
 def test_it_generates_keys_in_the_documented_format():

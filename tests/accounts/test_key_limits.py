@@ -7,10 +7,10 @@ from django.core.management import call_command
 
 from accounts.keys import authenticate_key
 from accounts.limits import quota_window
-from accounts.ratelimits import quota_hit, reset_rate_limits
+from accounts.ratelimits import flush_usage, quota_hit, reset_rate_limits
 from accounts.selectors import api_key_usage
 from accounts.services import api_key_create, api_key_update, role_limits_set
-from accounts.usage import flush_usage, usage_today
+from accounts.usage import usage_today
 from core.errors import InvalidInput
 from core.models import AuditEntry
 from serving.caller_auth import check_rate
