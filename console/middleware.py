@@ -7,7 +7,7 @@ from django.core.exceptions import RequestDataTooBig
 from django.http import HttpResponse, JsonResponse
 from django.template.response import SimpleTemplateResponse
 
-from serving.protocols.table import protocol_for
+from serving.wsgi_front import protocol_for
 
 
 class SecurityHeadersMiddleware:

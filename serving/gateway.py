@@ -1,134 +1,60 @@
-"""The prediction request path, independent of Django's request machinery.
+"""One predict call, for every protocol, REST and gRPC: who may make it, which version answers it,
+and the call itself, independent of Django's request machinery.
 
-`serve(protocol, method, path, environ, body_reader, request_id)` serves the three REST protocols
-of the protocol table (serving/protocols/table.py: native, TF Serving v1, Open Inference Protocol
-v2). The lean WSGI front (serving/wsgi_front.py) calls it with the protocol it looked up; the
-Django view calls `dispatch`, which looks it up, so both give the same answers.
-
-A predict (`_predict`, the same for the three): authenticate the key (in-process cache),
-rate-limit it (shared cache), resolve the target from the pool's route table (in memory), parse
-the body in the caller's protocol, then `PredictCall` (gRPC's too): check the feeds against the
-signature, answer from the prediction cache or the version's batcher, publish the event without
-waiting, mirror to the shadow; last, format the answer in the caller's protocol. No database
-query happens here in the steady state. docs/architecture.md, "Request path", walks it.
+A REST predict (`predict`, the same for native, TF Serving v1 and Open Inference Protocol v2; the
+WSGI front hands it over): authenticate the key (in-process cache) and count it against its limits
+(leased on the shared cache), read the body, resolve the target from the pool's route table (in
+memory), parse the body in the caller's protocol, then `PredictCall` (gRPC's predicts too): check
+the feeds against the signature, answer from the prediction cache or the version's batcher,
+publish the event without waiting, mirror to the shadow; last, format the answer in the caller's
+protocol. No database query happens here in the steady state. docs/architecture.md, "Request
+path", walks it. The protocols' other paths (status, metadata, listings) are serving/listings.py.
 """
 
 from __future__ import annotations
 
-import logging
-import re
+import bisect
+import os
 import time
+import zlib
 
 from django.conf import settings
 
+from accounts.auth_throttle import AuthThrottled
+from accounts.keys import authenticate_key, key_from_headers, presented_prefix
+from accounts.ratelimits import RateDecision, quota_hit, rate_limit_hit, usage_count
+from core.addresses import client_ip
 from core.errors import ServiceError
 from serving import inference, shadow
-from serving.caller_auth import authenticate_call, listing_principal
-from serving.pool import get_pool
-from serving.protocols import compression, jsonio, oip, tfserving, triton
-from serving.protocols.table import NATIVE, OIP, TFSERVING, HttpCall, Protocol, protocol_for
+from serving import pool as pool_module
+from serving.constants import PRODUCTION
+from serving.protocols import compression
+from serving.protocols.table import NATIVE, NATIVE_RE, OIP, OIP_MODEL_RE, TFS_MODEL_RE, HttpCall
+from serving.refusals import publish_refusal
 from serving.replies import ProtocolError, Reply
-from serving.routes import Target, resolve
-
-logger = logging.getLogger(__name__)
-
-SERVER_VERSION = "1.0.0"
-
-TFS_RE = re.compile(
-    r"^/v1/models/(?P<model>[\w.-]+)"
-    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[\w-]+))?"
-    r"(?P<tail>/metadata|:predict|:classify|:regress)?/?$"
-)
-OIP_MODEL_RE = re.compile(
-    r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?"
-    r"(?P<tail>/ready|/infer|/config|/stats)?/?$"
-)
-_NATIVE_RE = re.compile(f"^/{NATIVE.paths}$")
+from serving.routes import LoadedVersion, Route, Target
 
 
-def dispatch(
-    method: str, path: str, environ: dict, body_reader, request_id: str = ""
-) -> Reply | None:
-    """Serve a prediction-protocol request; None when `path` is not one of ours. `request_id`
-    (the front's) becomes the event's and log row's id; one is made when none is given."""
-    protocol = protocol_for(path)
-    if protocol is None:
+def named_predict(protocol, path: str) -> tuple[str, str | None, str | None] | None:
+    """(model, version, label) when `path` is a predict of `protocol`, else None (a native path
+    names its deployment as the label)."""
+    if protocol is NATIVE:
+        match = NATIVE_RE.match(path)
+        return (match["model"], None, match["deployment"]) if match else None
+    if protocol is OIP:
+        match = OIP_MODEL_RE.match(path)
+        return (
+            (match["model"], match["version"], None)
+            if match and match["tail"] == "/infer"
+            else None
+        )
+    match = TFS_MODEL_RE.match(path)
+    if match is None or match["tail"] != ":predict":
         return None
-    return serve(protocol, method, path, environ, body_reader, request_id)
+    return match["model"], match["version"], match["label"]
 
 
-def serve(protocol: Protocol, method, path, environ, body_reader, request_id="") -> Reply:
-    """Serve a request on a path `protocol` owns (the front has looked it up already)."""
-    request_id = request_id or inference.new_request_id()
-    try:
-        reply = _HANDLERS[protocol.name](method, path, environ, body_reader, request_id)
-    except (ProtocolError, ServiceError) as exc:
-        headers = exc.headers if isinstance(exc, ProtocolError) else []
-        reply = Reply(exc.status, protocol.error(exc.message, exc.code), list(headers))
-    accept = environ.get("HTTP_ACCEPT_ENCODING")
-    if accept:
-        coding = compression.choose_encoding(accept)
-        if coding is not None:  # only when asked: identity stays the zero-cost default
-            reply.body = compression.encode_body(reply.body, coding)
-            reply.headers = [*reply.headers, ("Content-Encoding", coding)]
-        reply.headers = [*reply.headers, ("Vary", "Accept-Encoding")]
-    return reply
-
-
-def _native(method, path, environ, body_reader, request_id) -> Reply:
-    match = _NATIVE_RE.match(path)
-    _require(method, "POST")  # before the key check, unlike the other two (as it always was)
-    model, deployment = match["model"], match["deployment"]
-    return _predict(NATIVE, method, model, None, deployment, environ, body_reader, request_id)
-
-
-def _oip_paths(method, path, environ, body_reader, request_id) -> Reply:
-    if path in ("/v2", "/v2/"):
-        _require(method, "GET")
-        return Reply(200, oip.server_metadata_body(SERVER_VERSION))
-    if path == "/v2/health/live":
-        _require(method, "GET")
-        return Reply(200, jsonio.dumps({"live": True}))
-    if path == "/v2/health/ready":
-        _require(method, "GET")
-        if not get_pool().ready:
-            raise ProtocolError(503, "server is loading models", "unavailable")
-        return Reply(200, oip.ready_body())
-    if path in ("/v2/repository/index", "/v2/repository/index/"):
-        _require(method, "POST")
-        return _repository_index(environ, body_reader)
-    if path in ("/v2/models/stats", "/v2/models/stats/"):
-        _require(method, "GET")
-        principal = listing_principal(environ)
-        return _statistics([m for m in _served_models() if principal.allows_predict(m)])
-    match = OIP_MODEL_RE.match(path)
-    if match is None:
-        raise ProtocolError(404, f"unknown path {path}", "not_found")
-    if match["tail"] == "/infer":
-        model, version = match["model"], match["version"]
-        return _predict(OIP, method, model, version, None, environ, body_reader, request_id)
-    return _oip(method, match, environ, request_id)
-
-
-def _tfserving_paths(method, path, environ, body_reader, request_id) -> Reply:
-    if path in ("/v1/models", "/v1/models/"):
-        _require(method, "GET")
-        principal = listing_principal(environ)
-        names = [m for m in _served_models() if principal.allows_predict(m)]
-        return Reply(200, jsonio.dumps({"models": names}))  # KServe V1's model list
-    match = TFS_RE.match(path)
-    if match is None:
-        raise ProtocolError(404, f"unknown path {path}", "not_found")
-    if match["tail"] == ":predict":
-        model, version, label = match["model"], match["version"], match["label"]
-        return _predict(TFSERVING, method, model, version, label, environ, body_reader, request_id)
-    return _tfserving(method, match, environ, request_id)
-
-
-_HANDLERS = {NATIVE.name: _native, OIP.name: _oip_paths, TFSERVING.name: _tfserving_paths}
-
-
-def _require(method: str, allowed: str) -> None:
+def require(method: str, allowed: str) -> None:
     if method != allowed:
         raise ProtocolError(
             405,
@@ -138,14 +64,14 @@ def _require(method: str, allowed: str) -> None:
         )
 
 
-# -- one predict, every protocol ----------------------------------------------------------------
-def _predict(
-    protocol: Protocol, method, model, version, label, environ, body_reader, request_id
-) -> Reply:
+def predict(protocol, method, model, version, label, environ, body_reader, request_id) -> Reply:
+    """A REST predict on `model` (a version, a label or its production deployment)."""
     started = time.perf_counter()
+    if protocol is NATIVE:
+        require(method, "POST")  # before the key check, unlike the other two (as it always was)
     principal, rate_headers = authenticate_call(environ, model, protocol.name, label, request_id)
-    _require(method, "POST")
-    body = _read_body(environ, body_reader)
+    require(method, "POST")
+    body = read_body(environ, body_reader)
     target = target_of(model, version, label, environ, principal.prefix)
     with PredictCall(protocol.name, target, principal.prefix, request_id, started) as call:
         request = protocol.parse(HttpCall(body, environ), target.loaded.signature)
@@ -156,17 +82,91 @@ def _predict(
     )
 
 
+def read_body(environ: dict, body_reader) -> bytes:
+    """The request body within the predict limit, inflated when it came compressed."""
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ProtocolError(400, "invalid Content-Length", "invalid") from None
+    limit = settings.MODELGATE_MAX_PREDICT_BODY_BYTES
+    if length > limit:
+        raise ProtocolError(
+            413,
+            f"request body of {length} bytes exceeds the limit of {limit}",
+            "too_large",
+        )
+    body = body_reader(length)
+    encoding = environ.get("HTTP_CONTENT_ENCODING")
+    if encoding:
+        body = compression.decode_body(body, encoding, limit=limit)
+    return body
+
+
+# -- which version answers ----------------------------------------------------------------------
 def target_of(model: str, version, label, environ: dict, key_prefix: str) -> Target:
-    """(loaded version, route or None, role) of a version/label/bare-model call, honouring the
-    caller's X-Modelgate-Variant and X-Modelgate-Subject (else its key: sticky per key)."""
-    return resolve(
-        get_pool(),
-        model,
-        version,
-        label,
-        variant=environ.get("HTTP_X_MODELGATE_VARIANT"),
-        subject=environ.get("HTTP_X_MODELGATE_SUBJECT") or key_prefix,
-    )
+    """The target of a version (`/versions/<n>`), a label (a deployment) or a bare model (its
+    production deployment). X-Modelgate-Variant (`v<N>`) pins one serving variant past the
+    weights; X-Modelgate-Subject (else the key: sticky per key) keeps a caller on one variant."""
+    # The pool exists after the first request; reading it skips a call on every later one.
+    pool = pool_module.current or pool_module.get_pool()
+    if version is not None:
+        return Target(_version(pool.table.versions, model, version), None, "pinned")
+    route = _route(pool, model, label or PRODUCTION)
+    variant = environ.get("HTTP_X_MODELGATE_VARIANT")
+    if variant is not None:
+        number = variant.strip().lower().removeprefix("v")
+        for loaded, _, role in route.variants:
+            if number.isdigit() and loaded.number == int(number):
+                return Target(loaded, route, role)
+        serving = ", ".join(f"v{lv.number}" for lv, _, _ in route.variants)
+        raise ProtocolError(
+            400,
+            f"X-Modelgate-Variant {variant!r} is not a serving variant of {route.model_name}/"
+            f"{route.name} (serving: {serving}; use v<N>)",
+            "invalid",
+        )
+    loaded, role = _pick(route, environ.get("HTTP_X_MODELGATE_SUBJECT") or key_prefix)
+    return Target(loaded, route, role)
+
+
+def _pick(route: Route, subject: str | None) -> tuple[LoadedVersion, str]:
+    """A variant by weight, sticky for a subject (same subject, same variant)."""
+    if len(route.variants) == 1:
+        loaded, _, role = route.variants[0]
+        return loaded, role
+    total = route.cumulative[-1]
+    if subject:
+        point = zlib.crc32(f"{route.deployment_id}:{subject}".encode()) % total
+    else:
+        point = int.from_bytes(os.urandom(4)) % total
+    loaded, _, role = route.variants[bisect.bisect_right(route.cumulative, point)]
+    return loaded, role
+
+
+def _route(pool, model: str, deployment: str) -> Route:
+    route = pool.table.routes.get((model, deployment))
+    if route is not None:
+        return route
+    if (model, deployment) in pool.table.loading or not pool.ready:
+        failed = pool.table.failed.get((model, deployment))
+        message = f"{model}/{deployment} is loading"
+        if failed:  # say why, instead of "loading" forever
+            causes = "; ".join(f"v{f['version']}: {f['cause']}" for f in failed)
+            message = f"{model}/{deployment} failed to load here ({causes}); retrying"
+        raise ProtocolError(503, message, "unavailable", [("Retry-After", "1")])
+    raise ProtocolError(404, f"Servable not found for request: {model}/{deployment}", "not_found")
+
+
+def _version(versions: dict, model: str, number: str) -> LoadedVersion:
+    try:
+        loaded = versions.get((model, int(number)))
+    except ValueError:
+        loaded = None
+    if loaded is None:
+        raise ProtocolError(
+            404, f"Servable not found for request: Specific({model}, {number})", "not_found"
+        )
+    return loaded
 
 
 class PredictCall:
@@ -202,141 +202,124 @@ class PredictCall:
             status, message = exc.status, exc.message
         else:
             status, message = 500, f"{type(exc).__name__}: {exc}"
-        result = self.result
+        r = self.result
         failed = inference.Prediction(
-            result.protocol,
-            result.request_id,
-            result.loaded,
-            result.route,
-            result.role,
-            result.key_prefix,
-            result.started,
-            status=status,
-            error=message[:500],
+            r.protocol, r.request_id, r.loaded, r.route, r.role, r.key_prefix, r.started
         )
+        failed.status, failed.error = status, message[:500]
         inference.publish(failed)
 
 
-# -- the body and the listings -------------------------------------------------------------------
-def _read_body(environ: dict, body_reader) -> bytes:
+# -- who may call: the key, its scopes and its limits -------------------------------------------
+# A refusal is published as an event (counted per key and deployment, no database write) and
+# raised as a ProtocolError. Every limit comes from the KeyPrincipal (loaded with the key into the
+# in-process cache), so a request costs no query; the shared cache is touched only when a lease
+# runs out.
+def authenticate_call(
+    environ: dict,
+    model: str,
+    protocol: str = "grpc",
+    deployment: str | None = None,
+    request_id: str = "",
+):
+    """(principal, RateLimit headers) of an allowed call; a refusal is counted (its event under
+    `request_id`, the id the caller's answer carries), then raised."""
     try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        raise ProtocolError(400, "invalid Content-Length", "invalid") from None
-    limit = settings.MODELGATE_MAX_PREDICT_BODY_BYTES
-    if length > limit:
-        raise ProtocolError(
-            413,
-            f"request body of {length} bytes exceeds the limit of {limit}",
-            "too_large",
+        return _check_key(environ, model)
+    except _Refused as refused:
+        publish_refusal(
+            protocol=protocol,
+            model=model,
+            deployment=deployment,
+            key_prefix=refused.key_prefix,
+            status=refused.error.status,
+            reason=refused.reason,
+            message=refused.error.message,
+            request_id=request_id,
         )
-    body = body_reader(length)
-    encoding = environ.get("HTTP_CONTENT_ENCODING")
-    if encoding:
-        body = compression.decode_body(body, encoding, limit=limit)
-    return body
+        raise refused.error from None
 
 
-def _served_models() -> list[str]:
-    table = get_pool().table
-    return sorted({model for model, _ in table.routes} | {model for model, _ in table.versions})
+class _Refused(Exception):  # noqa: N818 - internal: carries the ProtocolError and who was refused
+    def __init__(self, error: ProtocolError, reason: str, key_prefix: str = ""):
+        self.error, self.reason, self.key_prefix = error, reason, key_prefix
 
 
-# -- the protocols' other paths -----------------------------------------------------------------
-def _tfserving(method, match, environ, request_id) -> Reply:
-    """TF Serving's status (`/v1/models/<m>[...]`) and metadata; :classify/:regress are 501."""
-    model, version, label, tail = match["model"], match["version"], match["label"], match["tail"]
-    principal, _ = authenticate_call(environ, model, TFSERVING.name, label, request_id)
-    if tail in (":classify", ":regress"):
-        raise ProtocolError(501, f"{tail[1:]} is not supported; use :predict", "not_implemented")
-    _require(method, "GET")
-    loaded, _, _ = target_of(model, version, label, environ, principal.prefix)
-    if tail == "/metadata":
-        return Reply(200, tfserving.metadata_body(model, loaded.number, loaded.signature))
-    return Reply(200, _status_body(model, loaded, pinned=version is not None))
+_BEARER = [("WWW-Authenticate", "Bearer")]
 
 
-def _status_body(model: str, loaded, *, pinned: bool) -> bytes:
-    """TF Serving's status listing every version loaded for the model (a version path: that one),
-    plus any that failed to load here (END, with the cause); also KServe V1's `name`/`ready`."""
-    table = get_pool().table
-    numbers = [loaded.number] if pinned else sorted(n for m, n in table.versions if m == model)
-    entries = [_version_status(n, "AVAILABLE", "OK", "") for n in numbers]
-    if not pinned:
-        entries += [
-            _version_status(n, "END", "UNKNOWN", cause)
-            for (m, n), cause in sorted(table.errors.items())
-            if m == model and n not in numbers
-        ]
-    return jsonio.dumps({"name": model, "ready": True, "model_version_status": entries})
-
-
-def _version_status(number: int, state: str, code: str, message: str) -> dict:
-    return {
-        "version": str(number),
-        "state": state,
-        "status": {"error_code": code, "error_message": message},
-    }
-
-
-def _repository_index(environ: dict, body_reader) -> Reply:
-    """Triton's repository index: every model version this replica holds or failed to load."""
-    principal = listing_principal(environ)
-    body = _read_body(environ, body_reader)
-    document = jsonio.loads(body) if body.strip() else {}
-    ready_only = bool(document.get("ready")) if isinstance(document, dict) else False
-    table = get_pool().table
-    entries = [
-        {"name": m, "version": str(n), "state": "READY", "reason": ""}
-        for m, n in sorted(table.versions)
-        if principal.allows_predict(m)
-    ]
-    for (m, n), cause in sorted(table.errors.items()):
-        if (m, n) not in table.versions and principal.allows_predict(m):
-            entries.append({"name": m, "version": str(n), "state": "UNAVAILABLE", "reason": cause})
-    return Reply(200, triton.index_body(entries, ready_only=ready_only))
-
-
-def _statistics(models: list[str], only: int | None = None) -> Reply:
-    from serving.statistics import version_statistics
-
-    table = get_pool().table
-    entries = []
-    for model in models:
-        counts = version_statistics(model)
-        for m, n in sorted(table.versions):
-            if m == model and only in (None, n):
-                found = counts.get(str(n), {"success": 0, "fail": 0, "seconds": 0.0})
-                entries.append({"name": m, "version": n, **found})
-    return Reply(200, triton.stats_body(entries))
-
-
-def _oip(method, match, environ, request_id) -> Reply:
-    """A model's readiness, metadata, configuration and statistics."""
-    model, version, tail = match["model"], match["version"], match["tail"]
-    principal, _ = authenticate_call(environ, model, OIP.name, request_id=request_id)
-    _require(method, "GET")
-    loaded, route, _ = target_of(model, version, None, environ, principal.prefix)
-    if tail == "/ready":
-        return Reply(200, oip.ready_body(model))
-    if tail == "/stats":
-        return _statistics([model], only=loaded.number if version is not None else None)
-    if tail == "/config":
-        max_batch = route.config["max_batch_size"] if route is not None else 0
-        runtime = loaded.runtime
-        return Reply(
-            200,
-            triton.config_body(
-                model,
-                platform=loaded.platform,
-                max_batch_size=max_batch or getattr(runtime, "max_batch_size", 0),
-                signature=loaded.signature,
-                runtime_info={
-                    "xla": getattr(runtime, "xla", None),
-                    "xla_error": getattr(runtime, "xla_error", None),
-                    "device": getattr(runtime, "device", ""),
-                },
-            ),
+def _check_key(environ: dict, model: str):
+    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+    if raw is None:
+        message = "an API key is required (Authorization: Bearer <key> or X-API-Key)"
+        raise _Refused(ProtocolError(401, message, "not_authenticated", _BEARER), "missing_key")
+    principal = _authenticate_from(raw, environ)
+    if principal is None:
+        error = ProtocolError(401, "invalid or expired API key", "not_authenticated", _BEARER)
+        raise _Refused(error, "invalid_key", presented_prefix(raw))
+    if not principal.allows_predict(model):
+        message = f"this key may not call model {model!r}"
+        error = ProtocolError(403, message, "permission_denied")
+        raise _Refused(error, "scope", principal.prefix)
+    decision = check_rate(principal)
+    headers = decision.headers() if decision is not None else []
+    if decision is not None and not decision.allowed:
+        # A spent quota is told apart (its own code), so a client knows waiting a second won't do.
+        message = (
+            "quota exhausted for this API key"
+            if decision.code == "quota_exceeded"
+            else "rate limit exceeded for this API key"
         )
-    versions = sorted({str(n) for (m, n) in get_pool().table.versions if m == model}, key=int)
-    return Reply(200, oip.model_metadata_body(model, versions, loaded.platform, loaded.signature))
+        retry = [("Retry-After", decision.retry_after()), *headers]
+        raise _Refused(
+            ProtocolError(429, message, decision.code, retry), decision.code, principal.prefix
+        )
+    return principal, headers
+
+
+def check_rate(principal) -> RateDecision | None:
+    """Count this request against the key's burst, rate (its own, else the predict default) and
+    quota; the refusal if one refuses, else the decision with the least budget left (for the
+    RateLimit headers); None if unlimited. A request refused by its burst or rate does not spend
+    quota."""
+    decisions = []
+    rate = principal.rate_limit or settings.MODELGATE_DEFAULT_RATE_LIMIT or None
+    for limit in (principal.burst_limit, rate):
+        if limit:
+            decision = rate_limit_hit(principal.prefix, limit)
+            if not decision.allowed:
+                return decision
+            decisions.append(decision)
+    if principal.quota:
+        decision = quota_hit(principal.prefix, principal.quota)
+        if not decision.allowed:
+            return decision
+        decisions.append(decision)
+    usage_count(principal.prefix)
+    return min(decisions, key=lambda d: d.remaining) if decisions else None
+
+
+def _authenticate_from(raw: str, environ: dict):
+    """The key's principal; an address whose lookups keep failing gets a 429 before a query.
+    The address is read only on a key-cache miss: a cached key never needs it."""
+    try:
+        return authenticate_key(raw, ip=lambda: client_ip(environ))
+    except AuthThrottled as exc:
+        message = "too many failed API-key attempts from this address"
+        retry = [("Retry-After", str(exc.retry_after))]
+        raise _Refused(
+            ProtocolError(429, message, "auth_throttled", retry), "auth_throttled"
+        ) from None
+
+
+def listing_principal(environ: dict):
+    """The caller of a listing (no model to scope to yet): a valid key, else 401."""
+    raw = key_from_headers(environ.get("HTTP_AUTHORIZATION"), environ.get("HTTP_X_API_KEY"))
+    try:
+        principal = _authenticate_from(raw, environ) if raw is not None else None
+    except _Refused as refused:  # an address whose lookups keep failing: 429, as on predict
+        raise refused.error from None
+    if principal is None:
+        message = "a valid API key is required (Authorization: Bearer <key> or X-API-Key)"
+        raise ProtocolError(401, message, "not_authenticated", _BEARER)
+    return principal

@@ -349,15 +349,16 @@ def _variant_dict(version, weight: int, role: str) -> dict:
     }
 
 
-_pool: ServingPool | None = None
+# The process-wide pool once created; the predict path reads it without a call.
+current: ServingPool | None = None
 _pool_lock = threading.Lock()
 
 
 def get_pool() -> ServingPool:
     """The process-wide pool (created on first use; the sync thread starts on demand)."""
-    global _pool
-    if _pool is None:
+    global current
+    if current is None:
         with _pool_lock:
-            if _pool is None:
-                _pool = ServingPool()
-    return _pool
+            if current is None:
+                current = ServingPool()
+    return current

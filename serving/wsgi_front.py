@@ -1,6 +1,12 @@
-"""A lean WSGI front: prediction-protocol requests go straight to the gateway, everything else to
-Django. Django's handler and middleware cost ~150 µs a request (see docs/architecture.md), more than
-the model at batch 1, and the predict path needs none of them.
+"""A lean WSGI front: prediction-protocol requests skip Django, everything else goes to it.
+Django's handler and middleware cost ~150 µs a request (see docs/architecture.md), more than the
+model at batch 1, and the predict path needs none of them.
+
+`serve` answers every path of the protocol table (serving/protocols/table.py): a predict through
+the gateway (serving/gateway.py), any other path (status, metadata, listings) through
+serving/listings.py, an error in the protocol's words, the answer compressed when asked. The
+Django view for the same paths (serving/protocol_views.py, behind runserver) calls `dispatch`, so
+both give the same answers.
 
 The front also gives every request its one id (REQUEST_ID, read by console.logging's JSON
 formatter): the X-Request-Id header, the access log line and, for a prediction, its event, its
@@ -17,10 +23,12 @@ from contextvars import ContextVar
 from django.conf import settings
 
 from core.addresses import client_ip
-from serving import gateway
+from core.errors import ServiceError
+from serving import gateway, listings
 from serving.inference import new_request_id
-from serving.protocols.table import protocol_for
-from serving.replies import Reply
+from serving.protocols import compression
+from serving.protocols.table import BY_NAME, PATHS, Protocol
+from serving.replies import ProtocolError, Reply
 from serving.thread_db import release_thread_database
 
 logger = logging.getLogger(__name__)
@@ -52,6 +60,46 @@ def status_line(code: int) -> str:
     return _STATUS.get(code) or f"{code} Status"
 
 
+def protocol_for(path: str) -> Protocol | None:
+    """The protocol that owns `path`, None for every other path: the one place that decides
+    whether a request is a prediction-protocol request."""
+    match = PATHS.match(path)
+    return BY_NAME[match.lastgroup] if match is not None else None
+
+
+def serve(protocol: Protocol, method, path, environ, body_reader, request_id="") -> Reply:
+    """Answer a request on a path `protocol` owns."""
+    request_id = request_id or new_request_id()
+    try:
+        named = gateway.named_predict(protocol, path)
+        if named is not None:
+            model, version, label = named
+            reply = gateway.predict(
+                protocol, method, model, version, label, environ, body_reader, request_id
+            )
+        else:
+            reply = listings.answer(protocol, method, path, environ, body_reader, request_id)
+    except (ProtocolError, ServiceError) as exc:
+        headers = exc.headers if isinstance(exc, ProtocolError) else []
+        reply = Reply(exc.status, protocol.error(exc.message, exc.code), list(headers))
+    accept = environ.get("HTTP_ACCEPT_ENCODING")
+    if accept:
+        coding = compression.choose_encoding(accept)
+        if coding is not None:  # only when asked: identity stays the zero-cost default
+            reply.body = compression.encode_body(reply.body, coding)
+            reply.headers = [*reply.headers, ("Content-Encoding", coding)]
+        reply.headers = [*reply.headers, ("Vary", "Accept-Encoding")]
+    return reply
+
+
+def dispatch(method, path, environ, body_reader, request_id="") -> Reply | None:
+    """`serve` for any path; None when no protocol owns it."""
+    protocol = protocol_for(path)
+    if protocol is None:
+        return None
+    return serve(protocol, method, path, environ, body_reader, request_id)
+
+
 def _incoming_id(environ) -> str:
     incoming = environ.get("HTTP_X_REQUEST_ID")
     return incoming if incoming and _INCOMING_ID_RE.match(incoming) else ""
@@ -63,7 +111,7 @@ def drain_pool(timeout: float | None = None) -> None:
     from serving import events, shadow
     from serving import pool as pool_module
 
-    pool = pool_module._pool
+    pool = pool_module.current
     if pool is not None:
         pool.ready = False  # readiness probes fail first, so the load balancer stops sending
         shadow.drain()  # while the batchers still run
@@ -135,7 +183,7 @@ class ServingFront:
     def _predict(self, protocol, environ, path, request_id):
         stream = environ["wsgi.input"]
         try:
-            return gateway.serve(
+            return serve(
                 protocol, environ["REQUEST_METHOD"], path, environ, stream.read, request_id
             )
         except Exception:  # the last line of defence: a JSON 500, never a traceback

@@ -10,7 +10,7 @@ import numpy as np
 
 from core.errors import InvalidInput, ServiceError
 from serving.inference import check_feeds
-from serving.protocols import native
+from serving.protocols import jsonio
 
 
 @dataclass
@@ -38,7 +38,7 @@ def serving_path_status(signature: dict, body: bytes, *, max_rows: int) -> tuple
     refusal is what a client would see as a 500.
     """
     try:
-        parsed = native.parse_predict(body, signature)
+        parsed = jsonio.parse_tensors(body, signature, only_tensors=True)
         check_feeds(signature, parsed.feeds, max_rows=max_rows)
     except ServiceError as exc:
         return exc.status, exc.message

@@ -12,7 +12,7 @@ import logging
 import grpc
 
 from core.errors import ServiceError
-from serving import caller_auth, gateway, inference
+from serving import gateway, inference
 from serving.replies import ProtocolError
 from serving.thread_db import release_thread_database
 
@@ -78,7 +78,7 @@ def authenticate(context, model: str, request_id: str = ""):
     environ = environ_of(context)
     own_id = request_id or inference.new_request_id()
     try:
-        principal, _ = caller_auth.authenticate_call(environ, model, request_id=own_id)
+        principal, _ = gateway.authenticate_call(environ, model, request_id=own_id)
     except ProtocolError:
         if not request_id:  # a predict's id is in the trailing metadata already
             context.set_trailing_metadata(((REQUEST_ID, own_id),))
@@ -91,7 +91,7 @@ def authenticate_listing(context, model: str):
     valid key (the listing then holds only the models the key may call), as REST's listings."""
     if model:
         return authenticate(context, model)[0]
-    return caller_auth.listing_principal(environ_of(context))
+    return gateway.listing_principal(environ_of(context))
 
 
 def target(model: str, version: str | None, label: str | None, environ: dict, principal):

@@ -107,7 +107,7 @@ class InferenceService(service_pb2_grpc.GRPCInferenceServiceServicer):
 
     def ServerMetadata(self, request, context):
         return pb.ServerMetadataResponse(
-            name=oip.SERVER_NAME, version=gateway.SERVER_VERSION, extensions=oip.EXTENSIONS
+            name=oip.SERVER_NAME, version=oip.SERVER_VERSION, extensions=oip.EXTENSIONS
         )
 
     @rpc

@@ -28,6 +28,8 @@ from serving.inference import STRING
 
 MAX_DEPTH = 64
 ROW = "row"
+TENSOR_FIELDS = ("instances", "inputs")
+SERVING_DEFAULT = "serving_default"  # TF Serving's one signature name
 COLUMNAR = "columnar"
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
@@ -172,6 +174,37 @@ class PredictRequest:
     feeds: dict[str, Any]
     layout: str
     signature_name: str | None = None
+
+
+def parse_tensors(body: bytes, signature: dict, *, only_tensors: bool) -> PredictRequest:
+    """A predict body in TF Serving's shapes, as TF Serving's REST API and Modelgate's native
+    endpoint take it. TF Serving's may name its signature (only the default one exists);
+    native's (`only_tensors`) takes no field but `instances` or `inputs`."""
+    document = loads(body)
+    name = None
+    if only_tensors:
+        unknown = sorted(key for key in document if key not in TENSOR_FIELDS)
+        if unknown:
+            raise InvalidInput(
+                f"unknown field {unknown[0]!r}; the body takes 'instances' or 'inputs'"
+            )
+    else:
+        name = document.get("signature_name")
+        if name is not None and not isinstance(name, str):
+            raise InvalidInput("'signature_name' must be a string")
+        if name not in (None, "", SERVING_DEFAULT):
+            raise InvalidInput(f'Serving signature name: "{name}" not found in signature def')
+    feeds, layout = feeds_from_document(document, signature)
+    return PredictRequest(feeds, layout, name or None)
+
+
+# The protocol table's parsers (serving/protocols/table.py): (call, signature) -> PredictRequest.
+def parse_native(call, signature: dict) -> PredictRequest:
+    return parse_tensors(call.body, signature, only_tensors=True)
+
+
+def parse_tfserving(call, signature: dict) -> PredictRequest:
+    return parse_tensors(call.body, signature, only_tensors=False)
 
 
 def feeds_from_document(document: dict, signature: dict) -> tuple[dict[str, Any], str]:

@@ -2,35 +2,18 @@
 
 The request takes TF Serving's shapes (`instances`, one item per row, or `inputs` keyed by input
 name) so a client can move between the two without reshaping data; the answer names what served
-it and carries one prediction id per row, for feedback and audit.
+it and carries one prediction id per row, for feedback and audit. The body is parsed by
+jsonio.parse_native, which TF Serving's parse shares.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.errors import InvalidInput
 from serving.protocols import jsonio
-from serving.protocols.jsonio import (
-    PredictRequest,
-    feeds_from_document,
-    json_value,
-    output_names,
-    rows_of,
-)
+from serving.protocols.jsonio import PredictRequest, json_value, output_names, rows_of
 
-FIELDS = ("instances", "inputs")
 JSON = "application/json"
-
-
-def parse_predict(body: bytes, signature: dict) -> PredictRequest:
-    """Parse `{"instances": [...]}` or `{"inputs": {...}}` into raw feeds keyed by input name."""
-    document = jsonio.loads(body)
-    unknown = sorted(key for key in document if key not in FIELDS)
-    if unknown:
-        raise InvalidInput(f"unknown field {unknown[0]!r}; the body takes 'instances' or 'inputs'")
-    feeds, layout = feeds_from_document(document, signature)
-    return PredictRequest(feeds, layout)
 
 
 def format_predict(
@@ -60,10 +43,6 @@ def format_predict(
 
 
 # -- the protocol table's entries (serving/protocols/table.py) ---------------------------------
-def parse(call, signature: dict) -> PredictRequest:
-    return parse_predict(call.body, signature)
-
-
 def answer(result, request: PredictRequest) -> tuple[bytes, list, str]:
     """(body, headers, content type) of a served prediction (`result`: inference.Prediction)."""
     body = format_predict(

@@ -22,6 +22,7 @@ from serving.protocols import jsonio
 from serving.protocols.jsonio import output_names
 
 SERVER_NAME = "modelgate"
+SERVER_VERSION = "1.0.0"  # what server metadata (REST and gRPC) reports
 # Triton's names: binary tensors, and the model configuration, repository index and statistics
 # endpoints its clients call (serving/protocols/triton.py).
 EXTENSIONS = ["binary_tensor_data", "model_configuration", "model_repository", "statistics"]

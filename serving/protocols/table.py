@@ -1,10 +1,11 @@
 """The prediction protocols in one table: the paths each owns, how it parses a predict call,
 formats the answer and words an error.
 
-The WSGI front (which requests skip Django), the gateway (which handler serves them), the URL
-conf (serving/protocol_urls.py), the request-size middleware and docs/architecture.md ("Request
-path", checked by a test) all read it. gRPC's two services declare theirs with the same type
-beside their servicers (serving/grpc/oip_service.py, serving/grpc/tfserving_service.py).
+The WSGI front (which requests skip Django), the gateway (which of them are predicts) and the
+listings (serving/listings.py), the URL conf (serving/protocol_urls.py), the request-size
+middleware and docs/architecture.md ("Request path", checked by a test) all read it. gRPC's two
+services declare theirs with the same type beside their servicers (serving/grpc/oip_service.py,
+serving/grpc/tfserving_service.py).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from serving.protocols import native, oip, tfserving
+from serving.protocols import jsonio, native, oip, tfserving
 
 
 @dataclass(slots=True)
@@ -41,7 +42,7 @@ NATIVE = Protocol(
     name="native",
     paths=r"api/v1/models/(?P<model>[\w.-]+)/deployments/(?P<deployment>[\w-]+)/predict/?",
     predict="POST /api/v1/models/<m>/deployments/<d>/predict",
-    parse=native.parse,
+    parse=jsonio.parse_native,
     format=native.answer,
     error=native.error_body,
 )
@@ -49,7 +50,7 @@ TFSERVING = Protocol(
     name="tfserving",
     paths=r"v1/models(?:/.*)?",
     predict="POST /v1/models/<m>[/versions/<n> or /labels/<d>]:predict",
-    parse=tfserving.parse,
+    parse=jsonio.parse_tfserving,
     format=tfserving.answer,
     error=tfserving.error_body,
 )
@@ -63,13 +64,19 @@ OIP = Protocol(
 )
 REST = (NATIVE, TFSERVING, OIP)
 
-# One alternation, one match per request: the group that matched names the protocol.
-_PATHS = re.compile("^/(?:" + "|".join(f"(?P<{p.name}>{p.paths})" for p in REST) + ")$")
-_BY_NAME = {p.name: p for p in REST}
+# One alternation, one match per request: the group that matched names the protocol
+# (wsgi_front.protocol_for reads these two).
+PATHS = re.compile("^/(?:" + "|".join(f"(?P<{p.name}>{p.paths})" for p in REST) + ")$")
+BY_NAME = {p.name: p for p in REST}
 
-
-def protocol_for(path: str) -> Protocol | None:
-    """The protocol that owns `path`, None for every other path: the one place that decides
-    whether a request is a prediction-protocol request."""
-    match = _PATHS.match(path)
-    return _BY_NAME[match.lastgroup] if match is not None else None
+# A model's paths within TF Serving's and OIP's: a predict when `tail` is :predict or /infer.
+NATIVE_RE = re.compile(f"^/{NATIVE.paths}$")
+TFS_MODEL_RE = re.compile(
+    r"^/v1/models/(?P<model>[\w.-]+)"
+    r"(?:/versions/(?P<version>\d+)|/labels/(?P<label>[\w-]+))?"
+    r"(?P<tail>/metadata|:predict|:classify|:regress)?/?$"
+)
+OIP_MODEL_RE = re.compile(
+    r"^/v2/models/(?P<model>[\w.-]+)(?:/versions/(?P<version>[\w.-]+))?"
+    r"(?P<tail>/ready|/infer|/config|/stats)?/?$"
+)

@@ -10,19 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.errors import InvalidInput
 from serving.protocols import jsonio
 from serving.protocols.jsonio import (  # TF Serving's tensor shapes, shared with native
     COLUMNAR,  # noqa: F401 - a layout of TF Serving's answers, named here with ROW
     ROW,
+    SERVING_DEFAULT,
     PredictRequest,
-    feeds_from_document,
     json_value,
     output_names,
     rows_of,
 )
 
-SERVING_DEFAULT = "serving_default"
 PREDICT_METHOD = "tensorflow/serving/predict"
 STATES = ("START", "LOADING", "AVAILABLE", "UNLOADING", "END")
 TF_DTYPES = {
@@ -43,18 +41,6 @@ TF_DTYPES = {
     "complex128": "DT_COMPLEX128",
     "string": "DT_STRING",
 }
-
-
-def parse_predict(body: bytes, signature: dict) -> PredictRequest:
-    """Parse a `:predict` body into raw feeds keyed by input name, remembering row vs columnar."""
-    document = jsonio.loads(body)
-    name = document.get("signature_name")
-    if name is not None and not isinstance(name, str):
-        raise InvalidInput("'signature_name' must be a string")
-    if name not in (None, "", SERVING_DEFAULT):
-        raise InvalidInput(f'Serving signature name: "{name}" not found in signature def')
-    feeds, layout = feeds_from_document(document, signature)
-    return PredictRequest(feeds, layout, name or None)
 
 
 def format_predict(outputs: dict[str, Any], signature: dict, layout: str) -> bytes:
@@ -125,10 +111,6 @@ def error_body(message: str, code: str = "") -> bytes:
 
 
 # -- the protocol table's entries (serving/protocols/table.py) ---------------------------------
-def parse(call, signature: dict) -> PredictRequest:
-    return parse_predict(call.body, signature)
-
-
 def answer(result, request: PredictRequest) -> tuple[bytes, list, str]:
     """(body, headers, content type) of a served prediction (`result`: inference.Prediction)."""
     body = format_predict(result.outputs, result.loaded.signature, request.layout)

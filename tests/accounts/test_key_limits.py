@@ -13,7 +13,7 @@ from accounts.services import api_key_create, api_key_update, role_limits_set
 from accounts.usage import usage_today
 from core.errors import InvalidInput
 from core.models import AuditEntry
-from serving.caller_auth import check_rate
+from serving.gateway import check_rate
 
 pytestmark = pytest.mark.django_db
 

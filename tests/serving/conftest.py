@@ -70,7 +70,7 @@ def pool(monkeypatch):
     from serving import pool as pool_module
 
     fresh = pool_module.ServingPool(poll_interval=0.05)
-    monkeypatch.setattr(pool_module, "_pool", fresh)
+    monkeypatch.setattr(pool_module, "current", fresh)
     yield fresh
     fresh.stop(timeout=5)
 

@@ -8,7 +8,7 @@ import pytest
 
 from core.errors import InvalidInput
 from serving.inference import check_feeds
-from serving.protocols import native
+from serving.protocols import jsonio, native
 
 SMALL = {
     "method": "serving_default",
@@ -28,6 +28,10 @@ MULTI = {
 }
 
 
+def _parse(body: bytes, signature):
+    return jsonio.parse_tensors(body, signature, only_tensors=True)
+
+
 def _format(outputs, signature=SMALL, ids=("r-0", "r-1")):
     return orjson.loads(
         native.format_predict(
@@ -42,18 +46,14 @@ def _format(outputs, signature=SMALL, ids=("r-0", "r-1")):
 
 
 def test_it_parses_instances_as_rows():
-    request = native.parse_predict(b'{"instances": [[1, 2, 3, 4], [5, 6, 7, 8]]}', SMALL)
+    request = _parse(b'{"instances": [[1, 2, 3, 4], [5, 6, 7, 8]]}', SMALL)
     feeds, rows = check_feeds(SMALL, request.feeds, max_rows=10)
     assert rows == 2 and feeds["features"].tolist() == [[1, 2, 3, 4], [5, 6, 7, 8]]
 
 
 def test_it_parses_named_instances_and_named_inputs_alike():
-    rows = native.parse_predict(
-        b'{"instances": [{"features": [1, 2, 3, 4], "extra": [5, 6]}]}', MULTI
-    )
-    columns = native.parse_predict(
-        b'{"inputs": {"features": [[1, 2, 3, 4]], "extra": [[5, 6]]}}', MULTI
-    )
+    rows = _parse(b'{"instances": [{"features": [1, 2, 3, 4], "extra": [5, 6]}]}', MULTI)
+    columns = _parse(b'{"inputs": {"features": [[1, 2, 3, 4]], "extra": [[5, 6]]}}', MULTI)
     a, _ = check_feeds(MULTI, rows.feeds, max_rows=4)
     b, _ = check_feeds(MULTI, columns.feeds, max_rows=4)
     assert {k: v.tolist() for k, v in a.items()} == {k: v.tolist() for k, v in b.items()}
@@ -96,11 +96,11 @@ def test_it_writes_non_finite_outputs_as_tokens():
 
 def test_it_refuses_unknown_fields_and_missing_rows():
     with pytest.raises(InvalidInput) as caught:
-        native.parse_predict(b'{"instances": [], "signature_name": "x"}', SMALL)
+        _parse(b'{"instances": [], "signature_name": "x"}', SMALL)
     assert caught.value.message == (
         "unknown field 'signature_name'; the body takes 'instances' or 'inputs'"
     )
     with pytest.raises(InvalidInput, match="Missing 'inputs' or 'instances' key"):
-        native.parse_predict(b"{}", SMALL)
+        _parse(b"{}", SMALL)
     with pytest.raises(InvalidInput, match="malformed JSON"):
-        native.parse_predict(b'{"instances": [', SMALL)
+        _parse(b'{"instances": [', SMALL)

@@ -38,7 +38,7 @@ TAGGED = {
 
 
 def _parse(body: bytes, signature=SMALL):
-    return tfserving.parse_predict(body, signature)
+    return jsonio.parse_tensors(body, signature, only_tensors=False)
 
 
 def _refused(body: bytes, signature=SMALL) -> str:
@@ -381,8 +381,8 @@ def test_it_round_trips_through_a_real_keras_model(keras_model_file):
 
     model = load(keras_model_file, KERAS)
     signature = model.signature
-    request = tfserving.parse_predict(
-        b'{"instances": [[0.1, 0.2, 0.3, 0.4], [1, 2, 3, 4]]}', signature
+    request = jsonio.parse_tensors(
+        b'{"instances": [[0.1, 0.2, 0.3, 0.4], [1, 2, 3, 4]]}', signature, only_tensors=False
     )
     feeds, rows = check_feeds(signature, request.feeds, max_rows=8)
     outputs = {name: np.asarray(value) for name, value in model.call(feeds).items()}

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "architecture.md"
 # Project modules a native predict enters from the WSGI entry to the model call. Lower it when
 # the path gets shorter; a change that lengthens the path has to say why here and in the docs.
-MAX_MODULES = 15
+MAX_MODULES = 8
 
 
 def _section() -> str:
