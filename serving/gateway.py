@@ -43,11 +43,9 @@ def named_predict(protocol, path: str) -> tuple[str, str | None, str | None] | N
         return (match["model"], None, match["deployment"]) if match else None
     if protocol is OIP:
         match = OIP_MODEL_RE.match(path)
-        return (
-            (match["model"], match["version"], None)
-            if match and match["tail"] == "/infer"
-            else None
-        )
+        if match is None or match["tail"] != "/infer":
+            return None
+        return match["model"], match["version"], None
     match = TFS_MODEL_RE.match(path)
     if match is None or match["tail"] != ":predict":
         return None
