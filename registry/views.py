@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.permissions import role_required
 from core.errors import ServiceError
@@ -14,6 +15,9 @@ from registry.forms import DatasetForm, EnvironmentForm, VersionUploadForm
 # A composing app may provide the first template (extending the second) to fill
 # `{% block actions %}` with its controls, without registry importing it.
 VERSION_DETAIL_TEMPLATES = ["console/version_detail.html", "registry/version_detail.html"]
+# Its 10-second refresh (an htmx request to the same URL): the console's copy swaps where the
+# version serves; without a composing app nothing polls, and such a request gets the page.
+VERSION_LIVE_TEMPLATES = ["console/_version_live.html", *VERSION_DETAIL_TEMPLATES]
 # The console's copy adds what each version serves (serving sits above registry).
 MODEL_LIST_TEMPLATES = ["console/model_list.html", "registry/model_list.html"]
 
@@ -36,9 +40,11 @@ def model_detail(request, name: str):
 
 
 @role_required("read")
+@vary_on_headers("HX-Request")  # the same URL answers the page or its refreshed part
 def version_detail(request, name: str, number: int):
     version = selectors.version_get(name, number)
-    return render(request, VERSION_DETAIL_TEMPLATES, {"version": version, "model": version.model})
+    templates = VERSION_LIVE_TEMPLATES if request.htmx else VERSION_DETAIL_TEMPLATES
+    return render(request, templates, {"version": version, "model": version.model})
 
 
 @role_required("deploy")

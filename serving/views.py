@@ -9,6 +9,7 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from accounts.permissions import role_required
 from core.errors import ServiceError
@@ -28,10 +29,14 @@ from serving.rollout import deployment_rollout_status, deployment_rollout_wait
 
 
 @role_required("read")
+@vary_on_headers("HX-Request")  # the same URL answers the page or its refreshed table
 def deployment_list(request):
+    template = (  # the 10-second refresh asks for the table alone
+        "serving/_deployment_list_table.html" if request.htmx else "serving/deployment_list.html"
+    )
     return render(
         request,
-        "serving/deployment_list.html",
+        template,
         {"deployments": selectors.deployment_list_with_last_change()},
     )
 

@@ -1,4 +1,5 @@
-"""`{% version_actions version %}`: the validation panel and the deploy controls of a version."""
+"""`{% version_actions version %}`: the validation panel and the deploy controls of a version;
+`{% version_serving version %}`: where it serves, alone (the version page's 10-second refresh)."""
 
 from django import template
 
@@ -24,6 +25,11 @@ def _gate_reason(version) -> str:
 @register.inclusion_tag("serving/_version_actions.html", takes_context=True)
 def version_actions(context, version):
     return version_actions_context(context["request"], version, context.get("csrf_token"))
+
+
+@register.inclusion_tag("serving/_version_serving.html")
+def version_serving(version):
+    return {"version": version, "deployments": deployments_of_version(version)}
 
 
 def version_actions_context(request, version, csrf_token) -> dict:
