@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import json
 import math
 import re
@@ -317,10 +318,8 @@ def _strings_json(item: Any, force_b64: bool) -> Any:
     if isinstance(item, str):
         item = item.encode("utf-8")
     if not force_b64:
-        try:
+        with contextlib.suppress(UnicodeDecodeError):  # not text: TF Serving sends it base64
             return item.decode("utf-8")
-        except UnicodeDecodeError:
-            pass  # not text: TF Serving sends such bytes base64-encoded
     return {"b64": base64.b64encode(item).decode("ascii")}
 
 
