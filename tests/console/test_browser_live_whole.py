@@ -13,7 +13,7 @@ import pytest
 
 from tests.console.test_browser_journeys import WIDTHS, Session, _in_thread
 from tests.serving.conftest import pool  # noqa: F401 - fixture
-from tests.support.console_world import build_console_world
+from tests.support.console_world import build_console_world, deploy_v2
 
 pytestmark = pytest.mark.browser
 SWAP_MS = 20_000  # the overview refreshes every 10 s, the rollout card every 2-5 s
@@ -32,20 +32,6 @@ def _resolve_the_alert() -> None:
 
     for alert in Alert.objects.filter(resolved_at__isnull=True):
         alert_resolve(alert_id=alert.pk, actor=None)
-
-
-def _deploy_v2() -> None:
-    from django.contrib.auth import get_user_model
-
-    from serving.deploy import deployment_deploy
-
-    deployment_deploy(
-        model_name="churn",
-        deployment_name="production",
-        version_number=2,
-        actor=get_user_model().objects.get(username="charlie"),
-        reason="retrained on March data",
-    )
 
 
 def _no_serious_violation(page) -> list[str]:
@@ -82,7 +68,7 @@ def test_the_overview_drops_a_resolved_alert_and_shows_a_landed_deploy(
     expect(page.locator("#overview-models")).to_contain_text("v1 in production")
 
     _in_thread(_resolve_the_alert)
-    _in_thread(_deploy_v2)
+    _in_thread(deploy_v2, "retrained on March data")
     # One refresh brings every part along: no alert above a row that says "none", no model
     # table that still has v1 in production.
     expect(page.locator("#alerts")).not_to_contain_text("p95 above 5 ms", timeout=SWAP_MS)
@@ -113,7 +99,7 @@ def test_the_deployment_page_follows_a_deploy_until_it_lands(
     expect(page.locator("#serving-now tbody")).to_have_text("v1100%primary")
     expect(page.locator("#serving-now [data-rollback-open]")).to_have_count(0)
 
-    _in_thread(_deploy_v2)
+    _in_thread(deploy_v2, "retrained on March data")
     _in_thread(pool.refresh)  # this process becomes a serving replica and loads v2
     expect(rollout).to_contain_text("Landed on 1/1 replica", timeout=SWAP_MS)
     expect(rollout).to_contain_text("(this process)")

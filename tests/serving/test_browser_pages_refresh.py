@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.console.test_browser_journeys import Session, _in_thread
-from tests.support.console_world import build_console_world
+from tests.support.console_world import build_console_world, deploy_v2
 
 pytestmark = pytest.mark.browser
 SWAP_MS = 20_000  # both parts refresh every 10 s
@@ -15,20 +15,6 @@ SWAP_MS = 20_000  # both parts refresh every 10 s
 @pytest.fixture
 def world(transactional_db, keras_model_file, keras_model_file_v2):
     return build_console_world(keras_model_file, keras_model_file_v2)
-
-
-def _deploy_v2() -> None:
-    from django.contrib.auth import get_user_model
-
-    from serving.deploy import deployment_deploy
-
-    deployment_deploy(
-        model_name="churn",
-        deployment_name="production",
-        version_number=2,
-        actor=get_user_model().objects.get(username="charlie"),
-        reason="retrained",
-    )
 
 
 def _no_reload_no_error(session) -> None:
@@ -49,7 +35,7 @@ def test_a_deploy_elsewhere_reaches_the_list_and_the_version_page(live_server, w
     serving = version.page.locator("#version-deploy #version-serving")
     expect(serving).to_have_text("Serving in: staging")
 
-    _in_thread(_deploy_v2)
+    _in_thread(deploy_v2)
     expect(row.locator("td").nth(2)).to_have_text("v2 (100% primary)", timeout=SWAP_MS)
     expect(serving.locator("a")).to_have_count(2, timeout=SWAP_MS)
     expect(serving.locator("a", has_text="production")).to_have_attribute(

@@ -97,3 +97,18 @@ def build_console_world(model_file, model_file_v2=None) -> dict:
     )
     run = validation_start(version=whole, actor=alice, enqueue=False)
     return {"key": key, "run": run, "whole": whole, "churn": v1}
+
+
+def deploy_v2(reason: str = "retrained") -> None:
+    """charlie deploys churn v2 to production (a deploy "elsewhere" that live pages must show)."""
+    from django.contrib.auth import get_user_model
+
+    from serving.deploy import deployment_deploy
+
+    deployment_deploy(
+        model_name="churn",
+        deployment_name="production",
+        version_number=2,
+        actor=get_user_model().objects.get(username="charlie"),
+        reason=reason,
+    )
